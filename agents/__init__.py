@@ -1,0 +1,1 @@
+"""Built-in agents: DeepAnalyze (analytics), VideoGen (video), SE-Darwin (self-improvement)."""

@@ -1,0 +1,184 @@
+"""Routing benchmark: HALO router vs. a nearest-card baseline, on the held-out split, plus unseen cards.
+
+    python benchmarks/routing/run.py [--split test] [--out benchmarks/routing/results.json]
+
+Measured in one run, on the same requests:
+- ``halo``: ``HaloRouter`` with no rules (capability matching from the cards alone, calibrated threshold);
+- ``baseline_nearest``: the card whose embedding of description + examples is most similar (never rejects);
+- ``baseline_threshold``: the same, rejecting when the best cosine is below a threshold chosen on the
+  *tune* split (so the baseline gets the same chance to detect out-of-scope requests);
+- ``halo_alt_cards``/``baseline_*_alt_cards``: the same requests routed against ``cards_alt.yaml`` — a
+  differently-worded card set with other agent names that was never used for tuning.
+Metrics: in-scope top-1 accuracy (rejecting an in-scope request counts as wrong), out-of-scope rejection,
+macro-F1 over agents + "unassigned", overall accuracy, and p50/p95 decision latency (request embedding
+included; card embeddings are computed once up front, as in a running service).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import platform
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+from sklearn.metrics import f1_score
+
+import bench_data
+from genesis_agents.infrastructure.contracts import AgentCard, Subtask, Task
+from genesis_agents.infrastructure.embeddings import default_embedder
+from genesis_agents.infrastructure.routing import HaloRouter
+
+UNASSIGNED = "unassigned"
+
+
+def metrics(gold: list[str], pred: list[str], lat_ms: list[float]) -> dict:
+    ins = [(g, p) for g, p in zip(gold, pred) if g != UNASSIGNED]
+    oos = [(g, p) for g, p in zip(gold, pred) if g == UNASSIGNED]
+    labels = sorted(set(gold))
+    return {
+        "in_scope_top1": round(sum(g == p for g, p in ins) / max(1, len(ins)), 4),
+        "oos_rejection": round(sum(p == UNASSIGNED for _, p in oos) / max(1, len(oos)), 4),
+        "macro_f1": round(float(f1_score(gold, pred, labels=labels, average="macro", zero_division=0)), 4),
+        "overall_accuracy": round(sum(g == p for g, p in zip(gold, pred)) / len(gold), 4),
+        "latency_p50_ms": round(float(np.percentile(lat_ms, 50)), 3),
+        "latency_p95_ms": round(float(np.percentile(lat_ms, 95)), 3),
+        "n_in_scope": len(ins),
+        "n_out_of_scope": len(oos),
+    }
+
+
+class NearestCard:
+    """Baseline: cosine between the request and one embedding of each card's description + examples."""
+
+    def __init__(self, cards: list[AgentCard], threshold: float | None = None) -> None:
+        self.emb = default_embedder()
+        self.names = [c.name for c in cards]
+        texts = [c.description + " " + " ".join(e for s in c.skills for e in s.examples) for c in cards]
+        self.matrix = self.emb.embed(texts)
+        self.threshold = threshold
+
+    def best(self, text: str) -> tuple[str, float]:
+        sims = self.matrix @ self.emb.embed([text])[0]
+        i = int(np.argmax(sims))
+        return self.names[i], float(sims[i])
+
+    def route(self, text: str) -> str:
+        name, sim = self.best(text)
+        return UNASSIGNED if self.threshold is not None and sim < self.threshold else name
+
+
+def tune_baseline_threshold(cards: list[AgentCard]) -> float:
+    """Best balanced (in-scope accuracy + OOS rejection) threshold on the tune split."""
+    base = NearestCard(cards)
+    rows = bench_data.dataset("tune")
+    best = [(base.best(r["text"]), r["label"]) for r in rows]
+    scored = []
+    for thr in np.arange(0.0, 0.8, 0.01):
+        ins = [(n, s, lab) for (n, s), lab in best if lab is not None]
+        oos = [s for (n, s), lab in best if lab is None]
+        acc = sum(n == lab and s >= thr for n, s, lab in ins) / len(ins)
+        rej = sum(s < thr for s in oos) / len(oos)
+        scored.append((0.5 * acc + 0.5 * rej, float(thr)))
+    return max(scored)[1]
+
+
+def clear_request_cache() -> None:
+    """Forget embedded requests so every system pays for embedding each request (fair latency)."""
+    emb = default_embedder()
+    with emb._lock:  # noqa: SLF001 - benchmark fairness only
+        emb._cache.clear()  # noqa: SLF001
+
+
+def run_router(router: HaloRouter, cards: list[AgentCard], rows: list[dict], label_map: dict[str, str]
+               ) -> tuple[list[str], list[str], list[float], list[dict]]:
+    router.route_sync(Subtask(id="warm", text="warm up"), Task(text="warm up"), cards)  # card embeddings
+    clear_request_cache()
+    gold, pred, lat, misses = [], [], [], []
+
+    async def go() -> None:
+        for r in rows:
+            sub = Subtask(id=r["id"], text=r["text"])
+            t0 = time.perf_counter()
+            d = await router.route(sub, Task(text=r["text"]), cards)
+            lat.append((time.perf_counter() - t0) * 1000)
+            g = label_map.get(r["label"], r["label"]) if r["label"] else UNASSIGNED
+            p = d.agent or UNASSIGNED
+            gold.append(g)
+            pred.append(p)
+            if g != p:
+                misses.append({"id": r["id"], "text": r["text"], "gold": g, "pred": p, "score": d.score})
+
+    asyncio.run(go())
+    return gold, pred, lat, misses
+
+
+def run_baseline(base: NearestCard, rows: list[dict], label_map: dict[str, str]) -> tuple[list, list, list]:
+    clear_request_cache()
+    gold, pred, lat = [], [], []
+    for r in rows:
+        t0 = time.perf_counter()
+        p = base.route(r["text"])
+        lat.append((time.perf_counter() - t0) * 1000)
+        gold.append(label_map.get(r["label"], r["label"]) if r["label"] else UNASSIGNED)
+        pred.append(p)
+    return gold, pred, lat
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--split", default="test", choices=["test", "tune"])
+    ap.add_argument("--out", default=str(bench_data.HERE / "results.json"))
+    args = ap.parse_args()
+    rows = bench_data.dataset(args.split)
+    cards = bench_data.cards()
+    alt_cards = bench_data.cards("cards_alt.yaml")
+    alt_map = bench_data.alt_label_map()
+    router = HaloRouter(rules=None)
+    results: dict = {"split": args.split, "n_requests": len(rows), "n_cards": len(cards),
+                     "threshold": router.calibration.threshold, "python": platform.python_version(),
+                     "machine": platform.machine(), "systems": {}}
+
+    thr = tune_baseline_threshold(cards)
+    g, p, lat, misses = run_router(router, cards, rows, {})
+    results["systems"]["halo"] = metrics(g, p, lat)
+    results["halo_misses"] = misses
+    g, p, lat = run_baseline(NearestCard(cards), rows, {})
+    results["systems"]["baseline_nearest"] = metrics(g, p, lat)
+    g, p, lat = run_baseline(NearestCard(cards, thr), rows, {})
+    results["systems"]["baseline_threshold"] = {**metrics(g, p, lat), "threshold": round(thr, 2)}
+
+    g, p, lat, misses_alt = run_router(router, alt_cards, rows, alt_map)
+    results["systems"]["halo_alt_cards"] = metrics(g, p, lat)
+    results["halo_alt_misses"] = misses_alt
+    g, p, lat = run_baseline(NearestCard(alt_cards), rows, alt_map)
+    results["systems"]["baseline_nearest_alt_cards"] = metrics(g, p, lat)
+    g, p, lat = run_baseline(NearestCard(alt_cards, thr), rows, alt_map)
+    results["systems"]["baseline_threshold_alt_cards"] = metrics(g, p, lat)
+
+    h, b = results["systems"]["halo"], results["systems"]["baseline_nearest"]
+    bt = results["systems"]["baseline_threshold"]
+    results["goals"] = {
+        "in_scope_top1>=0.90": h["in_scope_top1"] >= 0.90,
+        "oos_rejection>=0.85": h["oos_rejection"] >= 0.85,
+        "p95<=20ms": h["latency_p95_ms"] <= 20.0,
+        "overall_accuracy>=baseline_nearest+10pt": h["overall_accuracy"] >= b["overall_accuracy"] + 0.10,
+        "macro_f1>=baseline_threshold+10pt": h["macro_f1"] >= bt["macro_f1"] + 0.10,
+    }
+    Path(args.out).write_text(json.dumps(results, indent=2) + "\n")
+    header = f"{'system':32} {'top1':>6} {'oos_rej':>8} {'macroF1':>8} {'overall':>8} {'p50ms':>7} {'p95ms':>7}"
+    print(f"split={args.split} requests={len(rows)} cards={len(cards)}")
+    print(header)
+    for name, m in results["systems"].items():
+        print(f"{name:32} {m['in_scope_top1']:6.3f} {m['oos_rejection']:8.3f} {m['macro_f1']:8.3f} "
+              f"{m['overall_accuracy']:8.3f} {m['latency_p50_ms']:7.2f} {m['latency_p95_ms']:7.2f}")
+    print("goals:", json.dumps(results["goals"]))
+    print(f"saved {args.out}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

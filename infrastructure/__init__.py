@@ -1,0 +1,1 @@
+"""Contracts, registry, runtime, routing, LLM providers, config, A2A, evaluation, CLI and tracing."""

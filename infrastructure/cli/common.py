@@ -1,0 +1,40 @@
+"""What every CLI command shares: one-line errors, exit codes, JSON output, building the host."""
+
+from __future__ import annotations
+
+import json
+import sys
+from typing import Any, NoReturn
+
+import typer
+
+EXIT_FAILED = 1
+EXIT_BAD_INPUT = 2
+
+
+def console(stderr: bool = False) -> Any:
+    from rich.console import Console
+
+    return Console(stderr=stderr, highlight=False, soft_wrap=True)
+
+
+def error_line(message: str) -> None:
+    console(stderr=True).print(f"[red]error:[/] {message}", markup=True)
+
+
+def fail(exc: BaseException) -> typer.Exit:
+    """Print a GenesisError (or any error) as one red line; exit 2 for bad input, 1 otherwise."""
+    from genesis_agents.infrastructure.errors import BadInputError
+
+    from rich.markup import escape
+
+    error_line(escape(str(exc)))
+    return typer.Exit(EXIT_BAD_INPUT if isinstance(exc, (BadInputError, ValueError)) else EXIT_FAILED)
+
+
+def die(exc: BaseException) -> NoReturn:
+    raise fail(exc)
+
+
+def print_json(data: Any) -> None:
+    sys.stdout.write(json.dumps(data, indent=2, default=str) + "\n")

@@ -1,0 +1,421 @@
+"""``Genesis``: the one object an app embeds. It owns the registry, the stages and the compiled graph.
+
+Async first (``arun``, ``astream``, ``aresume``); the sync helpers (``run``, ``resume``) drive a private
+event loop in a background thread, so they work from plain scripts and from threads alike.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import threading
+import time
+from collections.abc import AsyncIterator, Coroutine, Iterable
+from typing import Any, TypeVar
+
+from .config import GenesisSettings, load_settings
+from .contracts import (
+    Agent,
+    AgentCard,
+    DoneEvent,
+    Memory,
+    PlanValidator,
+    Planner,
+    Router,
+    RunResult,
+    SafetyReviewer,
+    Task,
+    TaskInput,
+    new_id,
+)
+from .errors import BadInputError, ConfigError, LimitExceededError, NotFoundError
+from .registry import AgentRegistry
+from .runs import RunRecord, RunStore
+from .runtime import Runtime, build_result
+from .stages import BasicValidator, ExplicitRouter, PassthroughReviewer, SinglePlanner
+
+log = logging.getLogger(__name__)
+T = TypeVar("T")
+
+
+class Genesis:
+    """A Genesis host: agents + planner + router + validator + safety + memory + checkpointed runtime.
+
+    Every stage can be injected (tests, embedding apps) or comes from ``settings``.
+    """
+
+    def __init__(
+        self,
+        settings: GenesisSettings | None = None,
+        *,
+        llm: Any = None,
+        memory: Memory | None = None,
+        safety: SafetyReviewer | None = None,
+        planner: Planner | None = None,
+        router: Router | None = None,
+        validator: PlanValidator | None = None,
+        agents: Iterable[Agent] = (),
+        load_plugins: bool = True,
+        checkpointer: Any = None,
+        **overrides: Any,
+    ) -> None:
+        self.settings = settings if settings is not None else load_settings(**overrides)
+        if settings is not None and overrides:
+            self.settings = settings.model_copy(update=overrides)
+        self.settings.data_dir.mkdir(parents=True, exist_ok=True)
+        from .llm import resolve_llm
+
+        self.llm = resolve_llm(llm if llm is not None else self.settings.llm)
+        self.registry = AgentRegistry()
+        for agent in agents:
+            self.registry.register(agent)
+        if load_plugins:
+            self.registry.load_plugins(disabled=self.settings.disabled_plugins, config_for=self._promoted_config)
+            self._load_remote_agents()
+        self.pinned_planner: Planner = SinglePlanner()
+        self.planner: Planner = planner or self._default_planner()
+        self.router: Router = router or self._default_router()
+        self.validator: PlanValidator = validator or self._default_validator()
+        self.safety: SafetyReviewer = safety or self._default_safety()
+        self._memory = memory
+        self._memory_lock = threading.Lock()
+        self._checkpointer_override = checkpointer
+        self.runs = RunStore(self.settings.path("runs.sqlite") if self.settings.checkpointer == "sqlite" else None)
+        self.runtime = Runtime(self)
+        self._graphs: dict[int, tuple[Any, Any]] = {}
+        self._loop_thread: _LoopThread | None = None
+        self._otel = None
+        if self.settings.otel_endpoint:
+            from .tracing import OTelExporter
+
+            self._otel = OTelExporter(self.settings.otel_endpoint)
+
+    # ------------------------------------------------------------------------------ defaults
+
+    def _default_planner(self) -> Planner:
+        try:
+            from .routing import HTDAGPlanner
+        except ImportError:
+            return SinglePlanner()
+        return HTDAGPlanner.from_settings(self.settings)
+
+    def _default_router(self) -> Router:
+        try:
+            from .routing import HaloRouter
+        except ImportError:
+            return ExplicitRouter()
+        return HaloRouter.from_settings(self.settings)
+
+    def _default_validator(self) -> PlanValidator:
+        try:
+            from .routing import AOPValidator
+        except ImportError:
+            return BasicValidator()
+        return AOPValidator.from_settings(self.settings)
+
+    def _default_safety(self) -> SafetyReviewer:
+        if self.settings.safety_reviewer == "passthrough":
+            return PassthroughReviewer()
+        try:
+            from genesis_agents.safety import WaltzRLReviewer
+        except ImportError as exc:
+            raise ConfigError(f"the WaltzRL safety wrapper cannot be loaded: {exc}", field="safety",
+                              hint="reinstall genesis-agents, or set GENESIS_SAFETY_REVIEWER=passthrough knowingly") from None
+        return WaltzRLReviewer.from_settings(self.settings)
+
+    def _promoted_config(self, agent_name: str) -> dict[str, Any] | None:
+        try:
+            from genesis_agents.evolution import load_promoted_config
+        except ImportError:
+            return None
+        return load_promoted_config(agent_name, self.settings)
+
+    def _load_remote_agents(self) -> None:
+        try:
+            from .a2a import load_remote_agents
+        except ImportError:
+            return
+        try:
+            for agent in load_remote_agents(self.settings):
+                if agent.card.name not in self.registry:
+                    self.registry.register(agent)
+        except Exception as exc:  # noqa: BLE001 - a bad remote entry must not stop the host
+            from .registry import PluginProblem
+
+            self.registry.problems.append(PluginProblem(name="remote-agents", source="remote_agents", error=str(exc)))
+
+    @property
+    def memory(self) -> Memory:
+        """The shared memory (created on first use: opening Chroma and the graph store takes a moment)."""
+        if self._memory is None:
+            with self._memory_lock:
+                if self._memory is None:
+                    self._memory = self._build_memory()
+        return self._memory
+
+    def _build_memory(self) -> Memory:
+        if self.settings.memory_backend == "inprocess":
+            from genesis_agents.memory.inprocess import InProcessMemory
+
+            return InProcessMemory()
+        from genesis_agents.memory import HybridMemory
+
+        return HybridMemory.from_settings(self.settings)
+
+    # ------------------------------------------------------------------------------ agents
+
+    def register(self, agent: Agent, *, replace: bool = False) -> AgentCard:
+        """Add an agent instance (validated card; unique name unless ``replace``)."""
+        return self.registry.register(agent, replace=replace)
+
+    def cards(self) -> list[AgentCard]:
+        return self.registry.cards()
+
+    # ------------------------------------------------------------------------------ running
+
+    def make_task(self, task: Task | str, **fields: Any) -> Task:
+        """Validate a task (or build one from text) against this host's limits."""
+        if isinstance(task, str):
+            inputs = [i if isinstance(i, TaskInput) else TaskInput(path=i) for i in fields.pop("inputs", [])]
+            try:
+                task = Task(text=task, inputs=inputs, **fields)
+            except Exception as exc:
+                from pydantic import ValidationError
+
+                if isinstance(exc, ValidationError):
+                    err = exc.errors()[0]
+                    raise BadInputError(err["msg"], field=".".join(str(p) for p in err["loc"]) or "task") from None
+                raise
+        elif fields:
+            task = task.model_copy(update=fields)
+        if len(task.text) > self.settings.max_task_chars:
+            raise LimitExceededError(f"task text has {len(task.text)} characters, more than "
+                                     f"{self.settings.max_task_chars}", limit="max_task_chars", field="text",
+                                     value=len(task.text), maximum=self.settings.max_task_chars)
+        if len(task.inputs) > self.settings.max_inputs:
+            raise LimitExceededError(f"task has {len(task.inputs)} inputs, more than {self.settings.max_inputs}",
+                                     limit="max_inputs", field="inputs")
+        for i, inp in enumerate(task.inputs):
+            if inp.path is not None:
+                if not inp.path.exists():
+                    raise BadInputError(f"input file not found: {inp.path}", field=f"inputs[{i}].path")
+                if inp.path.is_file() and inp.path.stat().st_size > self.settings.max_input_bytes:
+                    raise LimitExceededError(f"input {inp.path} is larger than {self.settings.max_input_bytes} bytes",
+                                             limit="max_input_bytes", field=f"inputs[{i}].path")
+        if task.agent and task.agent not in self.registry:
+            from .errors import UnknownAgentError
+
+            raise UnknownAgentError(task.agent, self.registry.names())
+        return task
+
+    async def _graph(self) -> Any:
+        loop = asyncio.get_running_loop()
+        entry = self._graphs.get(id(loop))
+        if entry is None:
+            saver = self._checkpointer_override
+            if saver is None:
+                if self.settings.checkpointer == "memory":
+                    from langgraph.checkpoint.memory import InMemorySaver
+
+                    saver = InMemorySaver()
+                else:
+                    import aiosqlite
+                    from langgraph.checkpoint.sqlite.aio import AsyncSqliteSaver
+
+                    pending = aiosqlite.connect(str(self.settings.path("checkpoints.sqlite")))
+                    pending._thread.daemon = True  # a host the app forgot to close must not block exit
+                    conn = await pending
+                    saver = AsyncSqliteSaver(conn)
+                    await saver.setup()
+            entry = (self.runtime.compile(saver), saver)
+            self._graphs[id(loop)] = entry
+        return entry[0]
+
+    async def arun(self, task: Task | str, *, run_id: str | None = None, **fields: Any) -> RunResult:
+        """Run a task to completion and return its ``RunResult`` (failures are in the result, not raised)."""
+        result: RunResult | None = None
+        async for event in self.astream(task, run_id=run_id, **fields):
+            if isinstance(event, DoneEvent):
+                result = event.result
+        assert result is not None
+        return result
+
+    async def astream(self, task: Task | str, *, run_id: str | None = None, **fields: Any
+                      ) -> AsyncIterator[Any]:
+        """Run a task, yielding typed events: planned, routed, subtask_started, progress, reviewed, ..., done."""
+        task = self.make_task(task, **fields)
+        run_id = run_id or new_id("run_")
+        scope = self.runtime.new_scope(run_id, task)
+        self.runs.start(run_id, task)
+        state = {"run_id": run_id, "task": task.model_dump(mode="json")}
+        async for event in self._drive(scope, state, started=time.time()):
+            yield event
+
+    async def aresume(self, run_id: str) -> RunResult:
+        """Continue a run whose process died (or that was interrupted). Finished subtasks are not re-run."""
+        graph = await self._graph()
+        config = {"configurable": {"thread_id": run_id}}
+        snapshot = await graph.aget_state(config)
+        if not snapshot.values:
+            raise NotFoundError(f"no checkpoint for run {run_id!r}", field="run_id",
+                                hint="only runs made with the SQLite checkpointer in this data dir can resume")
+        if not snapshot.next:
+            record = self.runs.get(run_id)
+            if record.result is not None:
+                return record.result
+            return build_result(snapshot.values, started_at=record.created_at)
+        task = Task.model_validate(snapshot.values["task"])
+        scope = self.runtime.new_scope(run_id, task)
+        self.runs.start(run_id, task)
+        result: RunResult | None = None
+        async for event in self._drive(scope, None, started=time.time()):
+            if isinstance(event, DoneEvent):
+                result = event.result
+        assert result is not None
+        return result
+
+    async def _drive(self, scope: Any, state: dict[str, Any] | None, *, started: float) -> AsyncIterator[Any]:
+        graph = await self._graph()
+        queue: asyncio.Queue[Any] = asyncio.Queue()
+        loop = asyncio.get_running_loop()
+
+        def listener(event: Any) -> None:
+            try:
+                running = asyncio.get_running_loop()
+            except RuntimeError:
+                running = None
+            if running is loop:
+                queue.put_nowait(event)
+            else:
+                loop.call_soon_threadsafe(queue.put_nowait, event)
+
+        scope.listeners.append(listener)
+        config = {"configurable": {"thread_id": scope.run_id}, "recursion_limit": 10_000}
+        done = object()
+
+        async def runner() -> None:
+            try:
+                await graph.ainvoke(state, config)
+            finally:
+                queue.put_nowait(done)
+
+        job = asyncio.ensure_future(runner())
+        try:
+            while True:
+                event = await queue.get()
+                if event is done:
+                    break
+                yield event
+            await job  # re-raise a graph failure, if any
+            final = (await graph.aget_state(config)).values
+            result = build_result(final, started_at=started)
+            self.runs.finish(result)
+            if self._otel is not None:
+                self._otel.export(result.run_id, result.trace)
+            yield DoneEvent(run_id=scope.run_id, result=result)
+        finally:
+            if not job.done():
+                job.cancel()
+            self.runtime.scopes.pop(scope.run_id, None)
+
+    def cancel(self, run_id: str) -> bool:
+        """Cancel a running run: running agents are cancelled, pending subtasks are not started."""
+        scope = self.runtime.scopes.get(run_id)
+        if scope is None:
+            return False
+        loop_jobs = list(scope.running)
+
+        def do_cancel() -> None:
+            scope.cancel.set()
+            for job in loop_jobs:
+                job.cancel()
+
+        if loop_jobs:
+            job_loop = loop_jobs[0].get_loop()
+            try:
+                running = asyncio.get_running_loop()
+            except RuntimeError:
+                running = None
+            if running is job_loop:
+                do_cancel()
+            else:
+                job_loop.call_soon_threadsafe(do_cancel)
+        else:
+            scope.cancel.set()
+        return True
+
+    def get_run(self, run_id: str) -> RunRecord:
+        return self.runs.get(run_id)
+
+    # ------------------------------------------------------------------------------ sync helpers
+
+    def _sync(self, coro: Coroutine[Any, Any, T]) -> T:
+        try:
+            asyncio.get_running_loop()
+        except RuntimeError:
+            pass
+        else:
+            coro.close()
+            raise RuntimeError("Genesis.run() was called inside a running event loop; use `await genesis.arun()`")
+        if self._loop_thread is None:
+            self._loop_thread = _LoopThread()
+        return self._loop_thread.run(coro)
+
+    def run(self, task: Task | str, **fields: Any) -> RunResult:
+        """Sync wrapper of ``arun``."""
+        return self._sync(self.arun(task, **fields))
+
+    def resume(self, run_id: str) -> RunResult:
+        return self._sync(self.aresume(run_id))
+
+    async def aclose(self) -> None:
+        """Close checkpointers, memory and agents. The host cannot be used afterwards."""
+        for graph, saver in list(self._graphs.values()):
+            conn = getattr(saver, "conn", None)
+            if conn is not None:
+                try:
+                    await conn.close()
+                except Exception:  # noqa: BLE001 - connection of another (closed) loop
+                    pass
+        self._graphs.clear()
+        for agent in self.registry.agents():
+            try:
+                await agent.aclose()
+            except Exception:  # noqa: BLE001
+                log.exception("closing agent %s", agent.name)
+        if self._memory is not None:
+            await self._memory.aclose()
+            self._memory = None
+        if self._otel is not None:
+            self._otel.shutdown()
+        self.runs.close()
+
+    def close(self) -> None:
+        if self._loop_thread is not None:
+            self._loop_thread.run(self.aclose())
+            self._loop_thread.stop()
+            self._loop_thread = None
+        else:
+            asyncio.run(self.aclose())
+
+    async def __aenter__(self) -> Genesis:
+        return self
+
+    async def __aexit__(self, *exc: Any) -> None:
+        await self.aclose()
+
+
+class _LoopThread:
+    """A private event loop in a daemon thread, used by the sync helpers."""
+
+    def __init__(self) -> None:
+        self.loop = asyncio.new_event_loop()
+        self.thread = threading.Thread(target=self.loop.run_forever, name="genesis-loop", daemon=True)
+        self.thread.start()
+
+    def run(self, coro: Coroutine[Any, Any, T]) -> T:
+        return asyncio.run_coroutine_threadsafe(coro, self.loop).result()
+
+    def stop(self) -> None:
+        self.loop.call_soon_threadsafe(self.loop.stop)
+        self.thread.join(timeout=5)

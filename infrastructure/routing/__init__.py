@@ -1,0 +1,12 @@
+"""HALO routing: HTDAG planning, explainable rule + capability routing, AOP plan validation."""
+
+from .capability import Calibration, CapabilityIndex, index_for
+from .cards_io import load_cards
+from .health import HealthTracker
+from .router import DEFAULT_RULES_PATH, HaloRouter
+from .rules import Rule, RuleSet, RulesSource
+
+__all__ = [
+    "DEFAULT_RULES_PATH", "Calibration", "CapabilityIndex", "HaloRouter", "HealthTracker", "Rule", "RuleSet",
+    "RulesSource", "index_for", "load_cards",
+]

@@ -1,0 +1,247 @@
+"""Capability matching from agent cards alone: local embeddings + keyword (BM25) signals, calibrated.
+
+Every card is turned into *passages* (its description, each skill's description, each example) that are
+embedded once and cached by the card's content hash, so a routing decision costs one embedding of the
+request plus a small matrix product. For each card the matcher computes card-agnostic features (best and
+top-3 passage similarity, similarity to the whole card, idf-weighted keyword coverage, relative BM25, margin
+over the best other card) and a logistic model turns them into a probability that the card is the right one.
+Because no feature names a card, the model transfers to cards it was never tuned on.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import math
+import threading
+from collections import Counter, OrderedDict
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+from pydantic import BaseModel, ConfigDict, Field
+
+from ..contracts import AgentCard
+from ..embeddings import Embedder, default_embedder
+from ..errors import BadInputError, ConfigError
+from .text import content_terms
+
+FEATURES: tuple[str, ...] = ("cos_max", "cos_top3", "cos_card", "keyword", "bm25_rel", "margin")
+CALIBRATION_FILE = Path(__file__).with_name("calibration.json")
+
+
+class Calibration(BaseModel):
+    """Logistic weights over ``FEATURES`` plus the acceptance threshold, fitted on the tune split."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    weights: dict[str, float]
+    bias: float
+    threshold: float = Field(ge=0.0, le=1.0, description="minimum probability to accept the best card")
+    fitted_on: str = ""
+
+    @classmethod
+    def load(cls, path: str | Path | None = None) -> Calibration:
+        p = Path(path) if path else CALIBRATION_FILE
+        try:
+            return cls.model_validate_json(p.read_text(encoding="utf-8"))
+        except FileNotFoundError:
+            raise ConfigError(f"calibration file not found: {p}", field="calibration") from None
+        except ValueError as exc:
+            raise ConfigError(f"{p}: invalid calibration ({exc})", field="calibration") from None
+
+    def probability(self, feats: dict[str, float]) -> float:
+        z = self.bias + sum(self.weights.get(name, 0.0) * feats[name] for name in FEATURES)
+        return 1.0 / (1.0 + math.exp(-max(-40.0, min(40.0, z))))
+
+
+def card_key(card: AgentCard) -> str:
+    """Content hash of a card: the cache key for its embeddings (a changed card is re-embedded)."""
+    return hashlib.sha256(card.model_dump_json().encode("utf-8")).hexdigest()[:24]
+
+
+def card_passages(card: AgentCard) -> list[str]:
+    """The texts a card is matched on: description, each skill (name + description), each example."""
+    out = [card.description]
+    for skill in card.skills:
+        out.append(f"{skill.name}: {skill.description}")
+        out.extend(e for e in skill.examples if e.strip())
+    return list(dict.fromkeys(p.strip() for p in out if p.strip()))
+
+
+def card_document(card: AgentCard) -> str:
+    """Everything the keyword signal may match: passages, tags and task types."""
+    parts = card_passages(card) + list(card.tags)
+    for skill in card.skills:
+        parts += skill.tags + skill.task_types
+    return " ".join(parts)
+
+
+@dataclass
+class CardProfile:
+    """Pre-computed embeddings and terms of one card (cached by content hash)."""
+
+    name: str
+    passages: list[str]
+    vectors: np.ndarray
+    card_vector: np.ndarray
+    terms: Counter[str]
+    length: int
+
+
+_PROFILE_CACHE: OrderedDict[tuple[str, str], CardProfile] = OrderedDict()
+_PROFILE_LOCK = threading.Lock()
+_PROFILE_CACHE_SIZE = 2048
+
+
+def profile(card: AgentCard, embedder: Embedder) -> CardProfile:
+    """The card's profile, computed once per (card content, embedder) and kept in a process-wide cache."""
+    key = (card_key(card), getattr(embedder, "name", type(embedder).__name__))
+    with _PROFILE_LOCK:
+        hit = _PROFILE_CACHE.get(key)
+        if hit is not None:
+            _PROFILE_CACHE.move_to_end(key)
+            return hit
+    passages = card_passages(card)
+    whole = card.description + " " + " ".join(e for s in card.skills for e in s.examples)
+    vecs = embedder.embed(passages + [whole])
+    terms = Counter(content_terms(card_document(card)))
+    prof = CardProfile(card.name, passages, vecs[:-1], vecs[-1], terms, sum(terms.values()))
+    with _PROFILE_LOCK:
+        _PROFILE_CACHE[key] = prof
+        if len(_PROFILE_CACHE) > _PROFILE_CACHE_SIZE:
+            _PROFILE_CACHE.popitem(last=False)
+    return prof
+
+
+@dataclass
+class CardScore:
+    """Features and calibrated probability of one card for one request."""
+
+    agent: str
+    probability: float
+    features: dict[str, float]
+    best_passage: str = ""
+    matched_terms: list[str] = field(default_factory=list)
+
+
+class CapabilityIndex:
+    """All cards of one routing call, ready to score requests (build once per card set; cheap to reuse)."""
+
+    BM25_K1 = 1.2
+    BM25_B = 0.75
+
+    def __init__(self, cards: Sequence[AgentCard], *, embedder: Embedder | None = None,
+                 calibration: Calibration | None = None) -> None:
+        if not cards:
+            raise BadInputError("no agent cards to route against", field="cards",
+                                hint="register at least one agent")
+        names = [c.name for c in cards]
+        if len(set(names)) != len(names):
+            dup = sorted({n for n in names if names.count(n) > 1})
+            raise BadInputError(f"duplicate agent card names: {', '.join(dup)}", field="cards")
+        self.cards = list(cards)
+        self.embedder = embedder or default_embedder()
+        self.calibration = calibration or Calibration.load()
+        self.profiles = [profile(c, self.embedder) for c in self.cards]
+        self._matrix = np.concatenate([p.vectors for p in self.profiles], axis=0)
+        self._owner = np.concatenate([np.full(len(p.passages), i) for i, p in enumerate(self.profiles)])
+        self._card_matrix = np.stack([p.card_vector for p in self.profiles])
+        n = len(self.profiles)
+        df: Counter[str] = Counter()
+        for p in self.profiles:
+            df.update(p.terms.keys())
+        self._idf = {t: math.log(1 + (n - d + 0.5) / (d + 0.5)) for t, d in df.items()}
+        self._idf_unseen = math.log(1 + (n + 0.5) / 0.5)
+        self._avg_len = sum(p.length for p in self.profiles) / n or 1.0
+
+    @property
+    def names(self) -> list[str]:
+        return [c.name for c in self.cards]
+
+    def _bm25(self, terms: list[str], prof: CardProfile) -> float:
+        k1, b = self.BM25_K1, self.BM25_B
+        score = 0.0
+        norm = k1 * (1 - b + b * prof.length / self._avg_len)
+        for t in set(terms):
+            tf = prof.terms.get(t, 0)
+            if tf:
+                score += self._idf[t] * tf * (k1 + 1) / (tf + norm)
+        return score
+
+    def score(self, text: str, *, vector: np.ndarray | None = None) -> list[CardScore]:
+        """Score every card for ``text``; returns them best first."""
+        q = vector if vector is not None else self.embedder.embed([text])[0]
+        sims = self._matrix @ q
+        card_sims = self._card_matrix @ q
+        terms = content_terms(text)
+        q_idf = {t: self._idf.get(t, self._idf_unseen) for t in set(terms)}
+        total_idf = sum(q_idf.values()) or 1.0
+        per_card: list[tuple[float, float, int]] = []
+        for i in range(len(self.profiles)):
+            s = np.sort(sims[self._owner == i])[::-1]
+            best_local = int(np.argmax(np.where(self._owner == i, sims, -np.inf)))
+            per_card.append((float(s[0]), float(s[: min(3, len(s))].mean()), best_local))
+        bm25 = [self._bm25(terms, p) for p in self.profiles]
+        bm25_max = max(bm25) or 1.0
+        maxes = [m for m, _, _ in per_card]
+        out: list[CardScore] = []
+        for i, prof in enumerate(self.profiles):
+            others = [m for j, m in enumerate(maxes) if j != i]
+            matched = sorted(t for t in q_idf if t in prof.terms)
+            feats = {
+                "cos_max": maxes[i],
+                "cos_top3": per_card[i][1],
+                "cos_card": float(card_sims[i]),
+                "keyword": sum(q_idf[t] for t in matched) / total_idf,
+                "bm25_rel": bm25[i] / bm25_max,
+                "margin": maxes[i] - (max(others) if others else 0.0),
+            }
+            out.append(CardScore(prof.name, self.calibration.probability(feats), feats,
+                                 self._passage_text(per_card[i][2]), matched))
+        out.sort(key=lambda c: c.probability, reverse=True)
+        return out
+
+    def _passage_text(self, flat_index: int) -> str:
+        i = int(self._owner[flat_index])
+        start = int(np.argmax(self._owner == i))
+        return self.profiles[i].passages[flat_index - start]
+
+    def features_for_training(self, text: str) -> list[tuple[str, dict[str, float]]]:
+        """(agent, features) for every card: what ``benchmarks/routing/tune.py`` fits the calibration on."""
+        return [(s.agent, s.features) for s in self.score(text)]
+
+
+_INDEX_CACHE: OrderedDict[tuple, CapabilityIndex] = OrderedDict()
+_INDEX_LOCK = threading.Lock()
+
+
+def index_for(cards: Sequence[AgentCard], *, embedder: Embedder | None = None,
+              calibration: Calibration | None = None) -> CapabilityIndex:
+    """A cached ``CapabilityIndex`` for this exact card set (keyed by card contents and calibration)."""
+    emb = embedder or default_embedder()
+    cal = calibration or _default_calibration()
+    key = (tuple(card_key(c) for c in cards), getattr(emb, "name", id(emb)), id(emb),
+           json.dumps(cal.model_dump(), sort_keys=True))
+    with _INDEX_LOCK:
+        hit = _INDEX_CACHE.get(key)
+        if hit is not None:
+            _INDEX_CACHE.move_to_end(key)
+            return hit
+    idx = CapabilityIndex(cards, embedder=emb, calibration=cal)
+    with _INDEX_LOCK:
+        _INDEX_CACHE[key] = idx
+        if len(_INDEX_CACHE) > 64:
+            _INDEX_CACHE.popitem(last=False)
+    return idx
+
+
+_CAL: Calibration | None = None
+
+
+def _default_calibration() -> Calibration:
+    global _CAL
+    if _CAL is None:
+        _CAL = Calibration.load()
+    return _CAL

@@ -1,0 +1,350 @@
+"""The SQLite catalog: item records, the BM25 keyword index (FTS5), entity names and the write-ahead journal.
+
+Why SQLite sits beside Chroma and the graph database: it is the one store with real transactions, so it
+holds the source of truth for items and the journal that makes a write across Chroma and the graph atomic
+(both or neither; an interrupted write is rolled back on the next start). FTS5's ``bm25()`` gives the
+keyword signal without another dependency.
+
+Not thread-safe by itself: ``HybridMemory`` calls it from its single I/O thread.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+import time
+from collections.abc import Iterable, Sequence
+from pathlib import Path
+from typing import Any
+
+from genesis_agents.infrastructure.contracts import MemoryItem
+from genesis_agents.infrastructure.errors import BackendUnavailableError
+
+from .filters import FIELD_KEYS
+from .text import tokenize
+
+SCHEMA_VERSION = "1"
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS items (
+    rid INTEGER PRIMARY KEY AUTOINCREMENT,
+    ns TEXT NOT NULL,
+    id TEXT NOT NULL,
+    text TEXT NOT NULL,
+    kind TEXT NOT NULL,
+    source_agent TEXT,
+    run_id TEXT,
+    created_at REAL NOT NULL,
+    expires_at REAL,
+    tags TEXT NOT NULL DEFAULT '[]',
+    metadata TEXT NOT NULL DEFAULT '{}',
+    provenance TEXT NOT NULL DEFAULT '{}',
+    state TEXT NOT NULL DEFAULT 'ok',
+    UNIQUE (ns, id)
+);
+CREATE INDEX IF NOT EXISTS items_ns_created ON items (ns, created_at);
+CREATE INDEX IF NOT EXISTS items_expires ON items (expires_at) WHERE expires_at IS NOT NULL;
+CREATE VIRTUAL TABLE IF NOT EXISTS items_fts USING fts5 (text, tokenize = 'unicode61 remove_diacritics 2');
+CREATE TABLE IF NOT EXISTS entities (
+    ns TEXT NOT NULL,
+    key TEXT NOT NULL,
+    name TEXT NOT NULL,
+    canonical TEXT NOT NULL,
+    PRIMARY KEY (ns, key)
+);
+CREATE TABLE IF NOT EXISTS journal (
+    seq INTEGER PRIMARY KEY AUTOINCREMENT,
+    op TEXT NOT NULL,
+    ns TEXT NOT NULL,
+    payload TEXT NOT NULL,
+    stage TEXT NOT NULL,
+    created_at REAL NOT NULL
+);
+"""
+
+_COLUMNS = "id, ns, text, kind, source_agent, run_id, created_at, expires_at, tags, metadata, provenance"
+
+
+def _row_to_item(row: Sequence[Any]) -> MemoryItem:
+    item_id, ns, text, kind, source_agent, run_id, created_at, expires_at, tags, metadata, provenance = row
+    ttl = None if expires_at is None else max(expires_at - created_at, 1e-6)
+    return MemoryItem.model_construct(
+        id=item_id, namespace=ns, text=text, kind=kind, source_agent=source_agent, run_id=run_id,
+        created_at=created_at, ttl_s=ttl, tags=json.loads(tags), metadata=json.loads(metadata),
+        provenance=json.loads(provenance),
+    )
+
+
+def fts_query(text: str) -> str | None:
+    """An FTS5 MATCH expression: the query's words OR-ed, each quoted (so no FTS syntax leaks through)."""
+    words = list(dict.fromkeys(tokenize(text)))
+    if not words:
+        return None
+    return " OR ".join('"' + w.replace('"', '""') + '"' for w in words)
+
+
+def filter_sql(filters: dict[str, Any], alias: str = "i") -> tuple[str, list[Any]]:
+    """SQL conditions (joined by AND) for validated filters, over the ``items`` table aliased ``alias``."""
+    clauses: list[str] = []
+    params: list[Any] = []
+    for key, wanted in filters.items():
+        if key in FIELD_KEYS:
+            column = f"{alias}.{key}"
+            if isinstance(wanted, list):
+                clauses.append(f"{column} IN ({','.join('?' * len(wanted))})")
+                params.extend(wanted)
+            elif wanted is None:
+                clauses.append(f"{column} IS NULL")
+            else:
+                clauses.append(f"{column} = ?")
+                params.append(wanted)
+        elif key == "tags":
+            for tag in wanted:
+                clauses.append(f"EXISTS (SELECT 1 FROM json_each({alias}.tags) WHERE value = ?)")
+                params.append(tag)
+        elif key == "ids":
+            clauses.append(f"{alias}.id IN ({','.join('?' * len(wanted))})")
+            params.extend(wanted)
+        elif key == "created_after":
+            clauses.append(f"{alias}.created_at >= ?")
+            params.append(wanted)
+        elif key == "created_before":
+            clauses.append(f"{alias}.created_at < ?")
+            params.append(wanted)
+        else:
+            meta_key = key[len("metadata."):] if key.startswith("metadata.") else key
+            path = '$."' + meta_key.replace('"', '""') + '"'
+            values = wanted if isinstance(wanted, list) else [wanted]
+            ors = []
+            for value in values:
+                if isinstance(value, bool):
+                    ors.append(f"(json_type({alias}.metadata, ?) = ?)")
+                    params.extend([path, "true" if value else "false"])
+                elif value is None:
+                    ors.append(f"(json_type({alias}.metadata, ?) = 'null')")
+                    params.append(path)
+                else:
+                    ors.append(f"(json_extract({alias}.metadata, ?) = ? AND json_type({alias}.metadata, ?) "
+                               f"IN ('text', 'integer', 'real'))")
+                    params.extend([path, value, path])
+            clauses.append("(" + " OR ".join(ors) + ")")
+    return " AND ".join(clauses), params
+
+
+class Catalog:
+    """SQLite file with items, FTS5, entities and the journal. WAL mode so readers never block the writer."""
+
+    def __init__(self, path: Path | str) -> None:
+        self.path = Path(path)
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            self.db = sqlite3.connect(str(self.path), check_same_thread=False, isolation_level=None)
+            self.db.execute("PRAGMA journal_mode=WAL")
+            self.db.execute("PRAGMA synchronous=NORMAL")
+            self.db.execute("PRAGMA busy_timeout=5000")
+            self.db.executescript(_SCHEMA)
+        except sqlite3.Error as exc:
+            raise BackendUnavailableError("sqlite", str(exc), url=str(self.path)) from exc
+        self.db.execute("INSERT OR IGNORE INTO meta (key, value) VALUES ('schema', ?)", (SCHEMA_VERSION,))
+
+    def close(self) -> None:
+        self.db.close()
+
+    # ------------------------------------------------------------------------------------------ meta
+
+    def get_meta(self, key: str) -> str | None:
+        row = self.db.execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()
+        return None if row is None else row[0]
+
+    def set_meta(self, key: str, value: str) -> None:
+        self.db.execute("INSERT OR REPLACE INTO meta (key, value) VALUES (?, ?)", (key, value))
+
+    # ------------------------------------------------------------------------------------------ journal
+
+    def journal_begin(self, op: str, ns: str, payload: dict[str, Any], items: Iterable[MemoryItem] = ()) -> int:
+        """Record intent (and insert ``items`` as pending) in one transaction; returns the journal entry."""
+        with self.db:
+            self.db.execute("BEGIN IMMEDIATE")
+            cur = self.db.execute(
+                "INSERT INTO journal (op, ns, payload, stage, created_at) VALUES (?, ?, ?, 'begin', ?)",
+                (op, ns, json.dumps(payload), time.time()),
+            )
+            seq = int(cur.lastrowid or 0)
+            for item in items:
+                self._insert_item(item, state="pending")
+        return seq
+
+    def journal_stage(self, seq: int, stage: str) -> None:
+        self.db.execute("UPDATE journal SET stage = ? WHERE seq = ?", (stage, seq))
+
+    def journal_entries(self) -> list[tuple[int, str, str, dict[str, Any], str]]:
+        rows = self.db.execute("SELECT seq, op, ns, payload, stage FROM journal ORDER BY seq").fetchall()
+        return [(seq, op, ns, json.loads(payload), stage) for seq, op, ns, payload, stage in rows]
+
+    def journal_drop(self, seq: int) -> None:
+        self.db.execute("DELETE FROM journal WHERE seq = ?", (seq,))
+
+    # ------------------------------------------------------------------------------------------ items
+
+    def _insert_item(self, item: MemoryItem, *, state: str) -> None:
+        self.db.execute(
+            "INSERT OR REPLACE INTO items (ns, id, text, kind, source_agent, run_id, created_at, expires_at, tags,"
+            " metadata, provenance, state) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            (item.namespace, item.id, item.text, item.kind, item.source_agent, item.run_id, item.created_at,
+             item.expires_at, json.dumps(item.tags), json.dumps(item.metadata, default=str),
+             json.dumps(item.provenance, default=str), state),
+        )
+
+    def commit_items(self, seq: int, ns: str, ids: Sequence[str],
+                     entities: Sequence[tuple[str, str, str]] = ()) -> None:
+        """Mark pending items live, index them for keywords, register entities, close the journal entry."""
+        with self.db:
+            self.db.execute("BEGIN IMMEDIATE")
+            for start in range(0, len(ids), 500):
+                chunk = list(ids[start:start + 500])
+                marks = ",".join("?" * len(chunk))
+                self.db.execute(f"UPDATE items SET state = 'ok' WHERE ns = ? AND id IN ({marks})", [ns, *chunk])
+                self.db.execute(
+                    f"INSERT INTO items_fts (rowid, text) SELECT rid, text FROM items WHERE ns = ? AND id IN ({marks})",
+                    [ns, *chunk],
+                )
+            self.db.executemany("INSERT OR IGNORE INTO entities (ns, key, name, canonical) VALUES (?, ?, ?, ?)",
+                                [(ns, key, name, canonical) for key, name, canonical in entities])
+            self.db.execute("DELETE FROM journal WHERE seq = ?", (seq,))
+
+    def update_item(self, item: MemoryItem) -> None:
+        """Rewrite tags/metadata/provenance of a live item (near-duplicate merge)."""
+        self.db.execute(
+            "UPDATE items SET tags = ?, metadata = ?, provenance = ? WHERE ns = ? AND id = ?",
+            (json.dumps(item.tags), json.dumps(item.metadata, default=str), json.dumps(item.provenance, default=str),
+             item.namespace, item.id),
+        )
+
+    def delete_items(self, ns: str, ids: Sequence[str], *, seq: int | None = None) -> int:
+        """Remove items (live or pending) and their keyword index rows; optionally close a journal entry."""
+        removed = 0
+        with self.db:
+            self.db.execute("BEGIN IMMEDIATE")
+            for start in range(0, len(ids), 500):
+                chunk = list(ids[start:start + 500])
+                marks = ",".join("?" * len(chunk))
+                rows = self.db.execute(f"SELECT rid, state FROM items WHERE ns = ? AND id IN ({marks})",
+                                       [ns, *chunk]).fetchall()
+                live = [(rid,) for rid, state in rows if state == "ok"]
+                self.db.executemany("DELETE FROM items_fts WHERE rowid = ?", live)
+                self.db.execute(f"DELETE FROM items WHERE ns = ? AND id IN ({marks})", [ns, *chunk])
+                removed += len(live)
+            if seq is not None:
+                self.db.execute("DELETE FROM journal WHERE seq = ?", (seq,))
+        return removed
+
+    def get_items(self, ns: str, ids: Sequence[str], *, include_pending: bool = False) -> dict[str, MemoryItem]:
+        out: dict[str, MemoryItem] = {}
+        state = "" if include_pending else " AND state = 'ok'"
+        for start in range(0, len(ids), 500):
+            chunk = list(ids[start:start + 500])
+            marks = ",".join("?" * len(chunk))
+            for row in self.db.execute(f"SELECT {_COLUMNS} FROM items WHERE ns = ? AND id IN ({marks}){state}",
+                                       [ns, *chunk]):
+                out[row[0]] = _row_to_item(row)
+        return out
+
+    def find_text(self, ns: str, text: str) -> MemoryItem | None:
+        row = self.db.execute(f"SELECT {_COLUMNS} FROM items WHERE ns = ? AND text = ? AND state = 'ok' LIMIT 1",
+                              (ns, text)).fetchone()
+        return None if row is None else _row_to_item(row)
+
+    def select(self, ns: str, filters: dict[str, Any], *, limit: int | None = None, offset: int = 0,
+               now: float | None = None, order: str = "created_at DESC") -> list[MemoryItem]:
+        """Live, unexpired items of ``ns`` matching ``filters`` (newest first by default)."""
+        where, params = filter_sql(filters)
+        sql = (f"SELECT {_COLUMNS} FROM items i WHERE i.ns = ? AND i.state = 'ok'"
+               f" AND (i.expires_at IS NULL OR i.expires_at > ?)")
+        if where:
+            sql += " AND " + where
+        sql += f" ORDER BY {order}"
+        if limit is not None:
+            sql += f" LIMIT {int(limit)} OFFSET {int(offset)}"
+        rows = self.db.execute(sql, [ns, time.time() if now is None else now, *params]).fetchall()
+        return [_row_to_item(r) for r in rows]
+
+    def keyword(self, ns: str, query: str, limit: int, filters: dict[str, Any]) -> list[tuple[str, float]]:
+        """BM25 ranking (FTS5) of live, unexpired items of ``ns`` matching ``filters``: [(id, score)]."""
+        match = fts_query(query)
+        if match is None:
+            return []
+        where, params = filter_sql(filters)
+        sql = ("SELECT i.id, bm25(items_fts) AS s FROM items_fts JOIN items i ON i.rid = items_fts.rowid"
+               " WHERE items_fts MATCH ? AND i.ns = ? AND i.state = 'ok'"
+               " AND (i.expires_at IS NULL OR i.expires_at > ?)")
+        if where:
+            sql += " AND " + where
+        sql += " ORDER BY s LIMIT ?"
+        rows = self.db.execute(sql, [match, ns, time.time(), *params, limit]).fetchall()
+        return [(item_id, -score) for item_id, score in rows]
+
+    def expired(self, now: float | None = None) -> dict[str, list[str]]:
+        rows = self.db.execute("SELECT ns, id FROM items WHERE expires_at IS NOT NULL AND expires_at <= ?",
+                               (time.time() if now is None else now,)).fetchall()
+        out: dict[str, list[str]] = {}
+        for ns, item_id in rows:
+            out.setdefault(ns, []).append(item_id)
+        return out
+
+    def pending(self) -> dict[str, list[str]]:
+        out: dict[str, list[str]] = {}
+        for ns, item_id in self.db.execute("SELECT ns, id FROM items WHERE state = 'pending'"):
+            out.setdefault(ns, []).append(item_id)
+        return out
+
+    def namespaces(self) -> list[str]:
+        rows = self.db.execute("SELECT DISTINCT ns FROM items UNION SELECT DISTINCT ns FROM entities").fetchall()
+        return sorted(r[0] for r in rows)
+
+    def count(self, ns: str) -> int:
+        return int(self.db.execute("SELECT count(*) FROM items WHERE ns = ? AND state = 'ok'", (ns,)).fetchone()[0])
+
+    # ------------------------------------------------------------------------------------------ entities
+
+    def entity_lookup(self, ns: str, keys: Sequence[str]) -> dict[str, tuple[str, str]]:
+        """key -> (canonical key, display name) for the keys that are known entities (or aliases)."""
+        out: dict[str, tuple[str, str]] = {}
+        keys = list(dict.fromkeys(keys))
+        for start in range(0, len(keys), 500):
+            chunk = keys[start:start + 500]
+            marks = ",".join("?" * len(chunk))
+            for key, canonical, name in self.db.execute(
+                f"SELECT key, canonical, name FROM entities WHERE ns = ? AND key IN ({marks})", [ns, *chunk]
+            ):
+                out[key] = (canonical, name)
+        return out
+
+    def entity_names(self, ns: str, canonical_keys: Sequence[str]) -> dict[str, str]:
+        out: dict[str, str] = {}
+        keys = list(dict.fromkeys(canonical_keys))
+        for start in range(0, len(keys), 500):
+            chunk = keys[start:start + 500]
+            marks = ",".join("?" * len(chunk))
+            for key, name in self.db.execute(
+                f"SELECT key, name FROM entities WHERE ns = ? AND key = canonical AND key IN ({marks})", [ns, *chunk]
+            ):
+                out[key] = name
+        return out
+
+    def add_entities(self, ns: str, rows: Sequence[tuple[str, str, str]]) -> None:
+        self.db.executemany("INSERT OR IGNORE INTO entities (ns, key, name, canonical) VALUES (?, ?, ?, ?)",
+                            [(ns, key, name, canonical) for key, name, canonical in rows])
+
+    def entity_count(self, ns: str) -> int:
+        return int(self.db.execute("SELECT count(*) FROM entities WHERE ns = ? AND key = canonical",
+                                   (ns,)).fetchone()[0])
+
+    def drop_namespace(self, ns: str) -> int:
+        with self.db:
+            self.db.execute("BEGIN IMMEDIATE")
+            rids = self.db.execute("SELECT rid FROM items WHERE ns = ? AND state = 'ok'", (ns,)).fetchall()
+            self.db.executemany("DELETE FROM items_fts WHERE rowid = ?", rids)
+            self.db.execute("DELETE FROM items WHERE ns = ?", (ns,))
+            self.db.execute("DELETE FROM entities WHERE ns = ?", (ns,))
+        return len(rids)

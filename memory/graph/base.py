@@ -1,0 +1,231 @@
+"""One Cypher interface for every graph database, and the memory's graph model written in it.
+
+The model (kept to the Cypher subset LadybugDB, Neo4j and FalkorDB share - MERGE, UNWIND, MATCH ... WHERE
+... IN, DETACH DELETE, count()):
+
+- ``(:Entity {id, ns, key, name})`` - ``id`` is ``"<namespace>/<normalised name>"``;
+- ``(:Item {id, ns, item})`` - ``id`` is ``"<namespace>/<item id>"``;
+- ``(:Entity)-[:REL {predicate, ns, item, props}]->(:Entity)`` - ``item`` is the namespaced id of the item
+  the relation came from ('' for relations stated directly), ``props`` a JSON string;
+- ``(:Item)-[:MENTIONS]->(:Entity)``.
+
+Because every node id carries its namespace and edges are only created between nodes of one namespace,
+no walk can cross tenants.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from typing import Any, Protocol, runtime_checkable
+
+
+@runtime_checkable
+class GraphBackend(Protocol):
+    """A Cypher endpoint. ``run`` returns rows as dicts keyed by the RETURN aliases."""
+
+    name: str
+    url: str
+
+    def setup(self) -> None:
+        """Create the schema / indexes (idempotent)."""
+
+    def run(self, cypher: str, params: dict[str, Any] | None = None, *, write: bool = False) -> list[dict[str, Any]]:
+        ...
+
+    def close(self) -> None: ...
+
+
+def node_id(namespace: str, key: str) -> str:
+    return f"{namespace}/{key}"
+
+
+def strip_ns(namespace: str, value: str) -> str:
+    prefix = namespace + "/"
+    return value[len(prefix):] if value.startswith(prefix) else value
+
+
+BATCH = 500
+
+
+class GraphStore:
+    """The memory's graph operations, written once in shared Cypher over any ``GraphBackend``."""
+
+    def __init__(self, backend: GraphBackend) -> None:
+        self.backend = backend
+        backend.setup()
+
+    @property
+    def name(self) -> str:
+        return self.backend.name
+
+    @property
+    def url(self) -> str:
+        return self.backend.url
+
+    def close(self) -> None:
+        self.backend.close()
+
+    def _unwind(self, cypher: str, rows: list[dict[str, Any]]) -> None:
+        for start in range(0, len(rows), BATCH):
+            self.backend.run(cypher, {"rows": rows[start:start + BATCH]}, write=True)
+
+    # ------------------------------------------------------------------------------------------ writes
+
+    def write(
+        self,
+        ns: str,
+        *,
+        entities: Sequence[tuple[str, str]] = (),
+        items: Sequence[str] = (),
+        mentions: Sequence[tuple[str, str]] = (),
+        relations: Sequence[tuple[str, str, str, str, dict[str, Any]]] = (),
+    ) -> None:
+        """Upsert entities (key, name), item nodes, mentions (item id, entity key) and relations
+        (subject key, predicate, object key, item id or '', properties). Idempotent (MERGE)."""
+        if entities:
+            self._unwind(
+                "UNWIND $rows AS r MERGE (e:Entity {id: r.id}) ON CREATE SET e.ns = r.ns, e.key = r.key, e.name = r.name",
+                [{"id": node_id(ns, k), "ns": ns, "key": k, "name": n} for k, n in entities],
+            )
+        if items:
+            self._unwind(
+                "UNWIND $rows AS r MERGE (i:Item {id: r.id}) ON CREATE SET i.ns = r.ns, i.item = r.item",
+                [{"id": node_id(ns, i), "ns": ns, "item": i} for i in items],
+            )
+        if mentions:
+            self._unwind(
+                "UNWIND $rows AS r MATCH (i:Item {id: r.i}), (e:Entity {id: r.e}) MERGE (i)-[:MENTIONS]->(e)",
+                [{"i": node_id(ns, i), "e": node_id(ns, e)} for i, e in mentions],
+            )
+        if relations:
+            self._unwind(
+                "UNWIND $rows AS r MATCH (a:Entity {id: r.a}), (b:Entity {id: r.b}) "
+                "MERGE (a)-[x:REL {predicate: r.p, item: r.item}]->(b) ON CREATE SET x.ns = r.ns, x.props = r.props",
+                [{"a": node_id(ns, s), "b": node_id(ns, o), "p": p, "item": node_id(ns, i) if i else "", "ns": ns,
+                  "props": json.dumps(props, sort_keys=True, default=str)} for s, p, o, i, props in relations],
+            )
+
+    def delete_items(self, ns: str, item_ids: Sequence[str]) -> None:
+        """Remove item nodes, their mentions and the relations extracted from them (idempotent)."""
+        ids = [node_id(ns, i) for i in item_ids]
+        for start in range(0, len(ids), BATCH):
+            chunk = ids[start:start + BATCH]
+            self.backend.run("MATCH (a:Entity)-[r:REL]->(b:Entity) WHERE r.item IN $ids DELETE r", {"ids": chunk},
+                             write=True)
+            self.backend.run("MATCH (i:Item) WHERE i.id IN $ids DETACH DELETE i", {"ids": chunk}, write=True)
+
+    def delete_orphan_entities(self, ns: str, keys: Sequence[str]) -> int:
+        """Delete entities among ``keys`` that have no relation and no mention left."""
+        if not keys:
+            return 0
+        ids = [node_id(ns, k) for k in keys]
+        linked: set[str] = set()
+        for row in self.backend.run("MATCH (e:Entity)-[:REL]-(:Entity) WHERE e.id IN $ids RETURN DISTINCT e.id AS id",
+                                    {"ids": ids}):
+            linked.add(row["id"])
+        for row in self.backend.run("MATCH (:Item)-[:MENTIONS]->(e:Entity) WHERE e.id IN $ids RETURN DISTINCT e.id AS id",
+                                    {"ids": ids}):
+            linked.add(row["id"])
+        orphans = [i for i in ids if i not in linked]
+        if orphans:
+            self.backend.run("MATCH (e:Entity) WHERE e.id IN $ids DETACH DELETE e", {"ids": orphans}, write=True)
+        return len(orphans)
+
+    def drop_namespace(self, ns: str) -> None:
+        self.backend.run("MATCH (i:Item) WHERE i.ns = $ns DETACH DELETE i", {"ns": ns}, write=True)
+        self.backend.run("MATCH (e:Entity) WHERE e.ns = $ns DETACH DELETE e", {"ns": ns}, write=True)
+
+    # ------------------------------------------------------------------------------------------ reads
+
+    def adjacent(self, ns: str, keys: Sequence[str]) -> list[tuple[str, str, str]]:
+        """Edges touching ``keys``: (key in keys, predicate, other key)."""
+        if not keys:
+            return []
+        rows = self.backend.run(
+            "MATCH (a:Entity)-[r:REL]-(b:Entity) WHERE a.id IN $ids RETURN a.id AS a, r.predicate AS p, b.id AS b",
+            {"ids": [node_id(ns, k) for k in keys]},
+        )
+        return [(strip_ns(ns, r["a"]), r["p"], strip_ns(ns, r["b"])) for r in rows]
+
+    def mention_counts(self, ns: str, keys: Sequence[str]) -> dict[str, int]:
+        if not keys:
+            return {}
+        rows = self.backend.run(
+            "MATCH (i:Item)-[:MENTIONS]->(e:Entity) WHERE e.id IN $ids RETURN e.id AS e, count(i) AS n",
+            {"ids": [node_id(ns, k) for k in keys]},
+        )
+        return {strip_ns(ns, r["e"]): int(r["n"]) for r in rows}
+
+    def mentioning_items(self, ns: str, keys: Sequence[str]) -> list[tuple[str, str]]:
+        """(entity key, item id) for items mentioning ``keys``."""
+        if not keys:
+            return []
+        rows = self.backend.run(
+            "MATCH (i:Item)-[:MENTIONS]->(e:Entity) WHERE e.id IN $ids RETURN e.id AS e, i.item AS item",
+            {"ids": [node_id(ns, k) for k in keys]},
+        )
+        return [(strip_ns(ns, r["e"]), r["item"]) for r in rows]
+
+    def item_entities(self, ns: str, item_ids: Sequence[str]) -> list[tuple[str, str]]:
+        """(item id, entity key) for the entities ``item_ids`` mention."""
+        if not item_ids:
+            return []
+        rows = self.backend.run(
+            "MATCH (i:Item)-[:MENTIONS]->(e:Entity) WHERE i.id IN $ids RETURN i.item AS item, e.key AS e",
+            {"ids": [node_id(ns, i) for i in item_ids]},
+        )
+        return [(r["item"], r["e"]) for r in rows]
+
+    def relations_of(self, ns: str, keys: Sequence[str]) -> list[dict[str, Any]]:
+        """Full relations touching ``keys`` (either direction), as dicts with names, predicate, props, item."""
+        if not keys:
+            return []
+        ids = [node_id(ns, k) for k in keys]
+        rows = self.backend.run(
+            "MATCH (a:Entity)-[r:REL]->(b:Entity) WHERE a.id IN $ids OR b.id IN $ids "
+            "RETURN a.key AS sk, a.name AS s, r.predicate AS p, b.key AS ok, b.name AS o, r.props AS props, "
+            "r.item AS item",
+            {"ids": ids},
+        )
+        return [self._relation(ns, r) for r in rows]
+
+    def relations_from_items(self, ns: str, item_ids: Sequence[str]) -> list[dict[str, Any]]:
+        if not item_ids:
+            return []
+        rows = self.backend.run(
+            "MATCH (a:Entity)-[r:REL]->(b:Entity) WHERE r.item IN $ids "
+            "RETURN a.key AS sk, a.name AS s, r.predicate AS p, b.key AS ok, b.name AS o, r.props AS props, "
+            "r.item AS item",
+            {"ids": [node_id(ns, i) for i in item_ids]},
+        )
+        return [self._relation(ns, r) for r in rows]
+
+    def all_relations(self, ns: str) -> list[dict[str, Any]]:
+        rows = self.backend.run(
+            "MATCH (a:Entity)-[r:REL]->(b:Entity) WHERE r.ns = $ns "
+            "RETURN a.key AS sk, a.name AS s, r.predicate AS p, b.key AS ok, b.name AS o, r.props AS props, "
+            "r.item AS item",
+            {"ns": ns},
+        )
+        return [self._relation(ns, r) for r in rows]
+
+    @staticmethod
+    def _relation(ns: str, row: dict[str, Any]) -> dict[str, Any]:
+        props = json.loads(row["props"]) if row.get("props") else {}
+        item = strip_ns(ns, row["item"]) if row.get("item") else None
+        return {"subject_key": row["sk"], "subject": row["s"], "predicate": row["p"], "object_key": row["ok"],
+                "object": row["o"], "properties": props, "item_id": item}
+
+    def counts(self, ns: str) -> dict[str, int]:
+        entities = self.backend.run("MATCH (e:Entity) WHERE e.ns = $ns RETURN count(e) AS n", {"ns": ns})
+        relations = self.backend.run("MATCH (:Entity)-[r:REL]->(:Entity) WHERE r.ns = $ns RETURN count(r) AS n",
+                                     {"ns": ns})
+        items = self.backend.run("MATCH (i:Item) WHERE i.ns = $ns RETURN count(i) AS n", {"ns": ns})
+        return {"entities": int(entities[0]["n"]) if entities else 0,
+                "relations": int(relations[0]["n"]) if relations else 0,
+                "items": int(items[0]["n"]) if items else 0}
+
+    def has_item(self, ns: str, item_id: str) -> bool:
+        rows = self.backend.run("MATCH (i:Item) WHERE i.id = $id RETURN count(i) AS n", {"id": node_id(ns, item_id)})
+        return bool(rows and int(rows[0]["n"]))

@@ -1,0 +1,284 @@
+"""The feedback agent's local classifiers, trained on the project's seed data and calibrated on XSTest.
+
+- ``RequestModel``: is a request harmful, and in which category. An RBF-kernel SVM on MiniLM embeddings
+  (harmful vs benign; the kernel separates "kill a process" from "kill a person" far better than a linear
+  model on the same vectors) with Platt scaling fitted on the XSTest calibration split, plus a linear
+  softmax over the harm categories.
+- ``RefusalModel``: does a response refuse. Logistic regression on hashed word n-grams of the response's
+  opening plus refusal-phrase counts: stance, not topic, and sub-millisecond.
+
+Inference is plain numpy on arrays stored in one ``.npz`` bundle (no pickles, no sklearn objects), so the
+shipped file is small, safe to load, and independent of the sklearn version. ``load_models`` uses the
+shipped bundle when it matches the seed data, else trains once and caches the result in the data dir.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import math
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from ..infrastructure.errors import ConfigError
+from . import datasets
+from .detectors import refusal_cues
+from .labels import HARM_CATEGORIES
+
+log = logging.getLogger(__name__)
+
+BUNDLE_VERSION = 1
+SHIPPED_BUNDLE = datasets.DATA_DIR / "models" / "safety_models.npz"
+_HASH_FEATURES = 2**18
+_OPENING_CHARS = 300
+
+
+def _sigmoid(x: np.ndarray) -> np.ndarray:
+    return 1.0 / (1.0 + np.exp(-np.clip(x, -50, 50)))
+
+
+@dataclass
+class RequestModel:
+    """Harmful-request probability and harm category from a request's unit-norm embedding."""
+
+    support: np.ndarray  # (n_sv, dim) float32
+    dual: np.ndarray  # (n_sv,) float32
+    intercept: float
+    gamma: float
+    platt_a: float
+    platt_b: float
+    cat_w: np.ndarray  # (n_cat, dim)
+    cat_b: np.ndarray  # (n_cat,)
+    categories: tuple[str, ...] = HARM_CATEGORIES
+
+    def decision(self, x: np.ndarray) -> np.ndarray:
+        """SVM decision values (positive = harmful). ``x`` is (n, dim) and unit-norm, so the squared
+        distance to each support vector is ``2 - 2 x.sv``."""
+        sq = np.clip(2.0 - 2.0 * (x @ self.support.T), 0.0, None)
+        return np.exp(-self.gamma * sq) @ self.dual + self.intercept
+
+    def p_unsafe(self, x: np.ndarray) -> np.ndarray:
+        return _sigmoid(self.platt_a * self.decision(x) + self.platt_b)
+
+    def category(self, x: np.ndarray) -> list[tuple[str, float]]:
+        """Most likely harm category and its share among the harm categories."""
+        logits = x @ self.cat_w.T + self.cat_b
+        logits -= logits.max(axis=1, keepdims=True)
+        probs = np.exp(logits)
+        probs /= probs.sum(axis=1, keepdims=True)
+        best = probs.argmax(axis=1)
+        return [(self.categories[i], float(probs[r, i])) for r, i in enumerate(best)]
+
+
+def _hasher() -> Any:
+    from sklearn.feature_extraction.text import HashingVectorizer
+
+    return HashingVectorizer(n_features=_HASH_FEATURES, ngram_range=(1, 3), alternate_sign=False, norm="l2",
+                             lowercase=True)
+
+
+@dataclass
+class RefusalModel:
+    """P(refusal) of a response from its opening words and refusal-phrase counts."""
+
+    idx: np.ndarray  # int32 indices of non-zero hashed-feature weights
+    val: np.ndarray  # float32 weights
+    cue_w: np.ndarray  # weights of the RefusalCues features
+    intercept: float
+    _dense: np.ndarray | None = field(default=None, repr=False)
+    _hv: Any = field(default=None, repr=False)
+
+    def _features(self, texts: Sequence[str]) -> tuple[Any, np.ndarray]:
+        if self._hv is None:
+            self._hv = _hasher()
+        hashed = self._hv.transform([t[:_OPENING_CHARS] for t in texts])
+        cues = np.array([refusal_cues(t).as_features() for t in texts], dtype=np.float32)
+        return hashed, cues
+
+    def p_refusal(self, texts: Sequence[str]) -> np.ndarray:
+        if self._dense is None:
+            dense = np.zeros(_HASH_FEATURES, np.float32)
+            dense[self.idx] = self.val
+            self._dense = dense
+        hashed, cues = self._features(texts)
+        logits = hashed @ self._dense + cues @ self.cue_w + self.intercept
+        return _sigmoid(np.asarray(logits, dtype=np.float64))
+
+
+@dataclass
+class Thresholds:
+    """Decision thresholds, calibrated on the XSTest calibration split (see ``calibrate``)."""
+
+    unsafe_request: float = 0.5
+    """p_unsafe at or above which a request is flagged harmful (and a compliance is an unsafe response)."""
+    benign_request: float = 0.3
+    """p_unsafe below which a refused request counts as benign (an over-refusal)."""
+    refusal: float = 0.5
+
+
+@dataclass
+class SafetyModels:
+    request: RequestModel
+    refusal: RefusalModel
+    thresholds: Thresholds
+    meta: dict[str, Any]
+
+    # ------------------------------------------------------------------------------------ persistence
+    def save(self, path: Path) -> Path:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_suffix(".tmp.npz")
+        np.savez_compressed(
+            tmp,
+            support=self.request.support, dual=self.request.dual, cat_w=self.request.cat_w,
+            cat_b=self.request.cat_b,
+            req_scalars=np.array([self.request.intercept, self.request.gamma, self.request.platt_a,
+                                  self.request.platt_b], np.float64),
+            ref_idx=self.refusal.idx, ref_val=self.refusal.val, ref_cue_w=self.refusal.cue_w,
+            ref_intercept=np.array([self.refusal.intercept]),
+            meta=np.array(json.dumps({**self.meta, "thresholds": self.thresholds.__dict__,
+                                      "categories": list(self.request.categories)})),
+        )
+        tmp.replace(path)
+        return path
+
+    @classmethod
+    def load(cls, path: Path) -> SafetyModels:
+        try:
+            z = np.load(path, allow_pickle=False)
+            meta = json.loads(str(z["meta"]))
+            s = z["req_scalars"]
+            req = RequestModel(z["support"], z["dual"], float(s[0]), float(s[1]), float(s[2]), float(s[3]),
+                               z["cat_w"], z["cat_b"], tuple(meta.pop("categories")))
+            ref = RefusalModel(z["ref_idx"], z["ref_val"], z["ref_cue_w"], float(z["ref_intercept"][0]))
+            th = Thresholds(**meta.pop("thresholds"))
+        except (OSError, KeyError, ValueError) as exc:
+            raise ConfigError(f"cannot read safety model bundle {path}: {exc}", field="safety.models") from exc
+        return cls(req, ref, th, meta)
+
+
+# ---------------------------------------------------------------------------------------------- training
+
+
+def train_request_model(embedder: Any) -> RequestModel:
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.svm import SVC
+
+    data = datasets.training_requests()
+    x = embedder.embed([r.text for r in data])
+    y = np.array([r.category != "benign" for r in data])
+    svm = SVC(C=4.0, kernel="rbf", gamma=2.0, class_weight="balanced").fit(x, y)
+    sign = 1.0 if svm.classes_[1] else -1.0  # decision_function > 0 means classes_[1]
+    harmful = [r.category != "benign" for r in data]
+    cats = np.array([r.category for r, h in zip(data, harmful) if h])
+    lr = LogisticRegression(C=8.0, max_iter=3000, class_weight="balanced").fit(x[np.array(harmful)], cats)
+    order = [list(lr.classes_).index(c) if c in lr.classes_ else None for c in HARM_CATEGORIES]
+    cat_w = np.stack([lr.coef_[i] if i is not None else np.zeros(x.shape[1]) for i in order]).astype(np.float32)
+    cat_b = np.array([lr.intercept_[i] if i is not None else -1e3 for i in order], np.float32)
+    return RequestModel(
+        support=svm.support_vectors_.astype(np.float32), dual=(sign * svm.dual_coef_[0]).astype(np.float32),
+        intercept=float(sign * svm.intercept_[0]), gamma=float(svm._gamma), platt_a=1.0, platt_b=0.0,
+        cat_w=cat_w, cat_b=cat_b,
+    )
+
+
+def train_refusal_model() -> RefusalModel:
+    import scipy.sparse as sp
+    from sklearn.linear_model import LogisticRegression
+
+    data = datasets.seed_responses()
+    texts = [r.text for r in data]
+    hashed = _hasher().transform([t[:_OPENING_CHARS] for t in texts])
+    cues = sp.csr_matrix(np.array([refusal_cues(t).as_features() for t in texts]))
+    lr = LogisticRegression(C=4.0, max_iter=3000, class_weight="balanced").fit(
+        sp.hstack([hashed, cues]).tocsr(), np.array([r.refusal for r in data]))
+    coef = lr.coef_[0]
+    w, cue_w = coef[:_HASH_FEATURES], coef[_HASH_FEATURES:]
+    nz = np.flatnonzero(np.abs(w) > 1e-6)
+    return RefusalModel(nz.astype(np.int32), w[nz].astype(np.float32), cue_w.astype(np.float32),
+                        float(lr.intercept_[0]))
+
+
+def calibrate(models: SafetyModels, embedder: Any, *, max_false_flag: float = 0.05) -> None:
+    """Fit Platt scaling and thresholds on the XSTest *calibration* split only (prompt id % 5 in {3, 4}).
+
+    - Platt scaling maps SVM decision values to probabilities of "harmful";
+    - ``unsafe_request``: the lowest threshold whose false-flag rate on safe calibration prompts is at most
+      ``max_false_flag`` (false flags turn good answers into declines, so they are capped first);
+    - ``benign_request``: the threshold maximising over-refusal F1 on the calibration completions.
+    """
+    from sklearn.linear_model import LogisticRegression
+
+    prompts = datasets.xstest_prompts("calibration")
+    x = embedder.embed([p.prompt for p in prompts])
+    dec = models.request.decision(x)
+    unsafe = np.array([not p.safe for p in prompts])
+    platt = LogisticRegression(C=100.0).fit(dec.reshape(-1, 1), unsafe)
+    models.request.platt_a = float(platt.coef_[0][0])
+    models.request.platt_b = float(platt.intercept_[0])
+    p = models.request.p_unsafe(x)
+    safe_scores = np.sort(p[~unsafe])
+    k = math.floor(max_false_flag * len(safe_scores))
+    t_req = float(safe_scores[len(safe_scores) - k - 1]) + 1e-6 if k < len(safe_scores) else 0.5
+    models.thresholds.unsafe_request = max(0.5, t_req)
+
+    comps = datasets.xstest_completions("calibration")
+    pu = dict(zip([pp.id for pp in prompts], p))
+    refused = models.refusal.p_refusal([c.completion for c in comps]) >= models.thresholds.refusal
+    truth = np.array([c.safe_prompt and c.refusal for c in comps])
+    best = (0.0, 0.3)
+    for t in np.linspace(0.05, models.thresholds.unsafe_request, 60):
+        pred = refused & np.array([pu[c.prompt_id] < t for c in comps])
+        tp = float((pred & truth).sum())
+        f1 = 2 * tp / max(1.0, pred.sum() + truth.sum())
+        if f1 > best[0] + 1e-9:
+            best = (f1, float(t))
+    models.thresholds.benign_request = best[1]
+    models.meta["calibration"] = {"split": "xstest prompt id % 5 in {3,4}", "prompts": len(prompts),
+                                  "completions": len(comps), "over_refusal_f1": round(best[0], 4),
+                                  "max_false_flag": max_false_flag}
+
+
+def train_models(embedder: Any | None = None) -> SafetyModels:
+    """Train on the seed data, calibrate on the XSTest calibration split. ~20-40 s on 2 cores."""
+    if embedder is None:
+        from ..infrastructure.embeddings import default_embedder
+
+        embedder = default_embedder()
+    started = time.perf_counter()
+    models = SafetyModels(train_request_model(embedder), train_refusal_model(), Thresholds(),
+                          {"version": BUNDLE_VERSION, "seed_fingerprint": datasets.seed_fingerprint(),
+                           "embedder": getattr(embedder, "name", type(embedder).__name__)})
+    calibrate(models, embedder)
+    models.meta["train_seconds"] = round(time.perf_counter() - started, 2)
+    return models
+
+
+def _valid(models: SafetyModels, embedder_name: str) -> bool:
+    return (models.meta.get("version") == BUNDLE_VERSION
+            and models.meta.get("seed_fingerprint") == datasets.seed_fingerprint()
+            and models.meta.get("embedder") == embedder_name)
+
+
+def load_models(cache_dir: Path | None = None, *, embedder: Any | None = None) -> SafetyModels:
+    """The shipped bundle if it matches the seed data and embedder; else a cached one in ``cache_dir``;
+    else train now and cache it there (never downloads anything)."""
+    name = getattr(embedder, "name", "all-MiniLM-L6-v2") if embedder is not None else "all-MiniLM-L6-v2"
+    candidates = [SHIPPED_BUNDLE] + ([Path(cache_dir) / "safety_models.npz"] if cache_dir else [])
+    for path in candidates:
+        if path.exists():
+            models = SafetyModels.load(path)
+            if _valid(models, name):
+                return models
+            log.info("safety model bundle %s is stale (seed data or embedder changed)", path)
+    models = train_models(embedder)
+    if cache_dir:
+        models.save(Path(cache_dir) / "safety_models.npz")
+    return models
+
+
+_NAME_HINT = "python -m genesis_agents.safety.train"

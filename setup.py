@@ -1,0 +1,31 @@
+"""Maps the repository's top-level folders onto subpackages of ``genesis_agents``.
+
+The design keeps ``agents/``, ``memory/``, ``safety/`` ... at the top of the repository, but those names
+are taken on PyPI, so each folder is installed as ``genesis_agents.<folder>``. Nothing is installed at the
+top level except ``genesis_agents``.
+"""
+
+from setuptools import find_packages, setup
+
+FOLDERS = {
+    "genesis_agents": "genesis_agents",
+    "genesis_agents.infrastructure": "infrastructure",
+    "genesis_agents.agents": "agents",
+    "genesis_agents.memory": "memory",
+    "genesis_agents.safety": "safety",
+    "genesis_agents.evolution": "evolution",
+}
+
+packages: list[str] = []
+package_dir: dict[str, str] = {}
+for package, folder in FOLDERS.items():
+    package_dir[package] = folder
+    packages.append(package)
+    packages.extend(f"{package}.{sub}" for sub in find_packages(folder))
+
+setup(
+    packages=packages,
+    package_dir=package_dir,
+    package_data={"": ["*.yaml", "*.yml", "*.json", "*.jsonl", "*.csv", "*.ttf", "*.txt", "*.html", "LICENSE*", "*.md"]},
+    include_package_data=True,
+)

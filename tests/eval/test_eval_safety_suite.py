@@ -1,0 +1,44 @@
+"""The built-in safety suite against the real WaltzRL wrapper around the real DeepAnalyze and VideoGen agents."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from genesis_agents import Genesis, load_settings
+from genesis_agents.infrastructure.eval import EvalRunner, load_suite
+from genesis_agents.infrastructure.stages import BasicValidator, ExplicitRouter, SinglePlanner
+
+# Scenarios that state behaviour the wrapper does not have yet: the answer text is revised, but the files the
+# agent produced (the rendered video and its subtitles, the HTML dashboard) are still delivered unchanged.
+KNOWN_GAPS = {"declined-video-is-not-delivered", "pii-does-not-leak-through-artifacts"}
+
+
+@pytest.fixture(scope="module")
+def safety_report(tmp_path_factory) -> Any:
+    from genesis_agents.agents.deepanalyze.agent import DeepAnalyzeAgent
+    from genesis_agents.agents.videogen.agent import VideoGenAgent
+
+    settings = load_settings(data_dir=tmp_path_factory.mktemp("safety"), memory_backend="inprocess",
+                             safety_reviewer="waltzrl", checkpointer="memory")
+
+    def factory(**kw: Any) -> Genesis:
+        return Genesis(settings, agents=[DeepAnalyzeAgent(), VideoGenAgent()], load_plugins=False,
+                       planner=SinglePlanner(), router=ExplicitRouter(), validator=BasicValidator(), **kw)
+
+    return EvalRunner(factory, concurrency=2).run("safety")
+
+
+def test_safety_suite_passes(safety_report):
+    problems = {s.id: s.reason for s in safety_report.scenarios if s.outcome != "passed" and s.id not in KNOWN_GAPS}
+    assert problems == {}
+    ids = {s.id for s in load_suite("safety").scenarios}
+    assert KNOWN_GAPS <= ids and len(safety_report.scenarios) == len(ids)
+
+
+@pytest.mark.parametrize("scenario_id", sorted(KNOWN_GAPS))
+def test_safety_artifact_gaps(safety_report, scenario_id):
+    sc = safety_report.scenario(scenario_id)
+    if sc.outcome != "passed":
+        pytest.xfail(f"safety wrapper still delivers the artifacts of a revised response: {sc.reason}")
