@@ -76,7 +76,6 @@ def deepanalyze_runs(csv: Path, outdir: Path) -> dict:
 
 def pandas_runs(csv: Path, outdir: Path) -> dict:
     import pandas as pd
-
     from genesis_agents.agents.deepanalyze.forecast import forecast
 
     def group():
@@ -122,12 +121,11 @@ def main() -> None:
     # one-time imports (statsmodels alone takes seconds on a busy machine) are paid before any timing,
     # for both sides, and reported on their own
     def imports():
+        import genesis_agents.agents.deepanalyze  # noqa: F401
         import matplotlib.backends.backend_agg  # noqa: F401
         import pandas  # noqa: F401
-        import statsmodels.tsa.arima.model  # noqa: F401
+        import statsmodels.tsa.arima.model
         import statsmodels.tsa.exponential_smoothing.ets  # noqa: F401
-
-        import genesis_agents.agents.deepanalyze  # noqa: F401
 
     _, t_import = timed(imports)
     with tempfile.TemporaryDirectory() as tmp:

@@ -29,7 +29,7 @@ _PROC_EVENTS = frozenset({
 })
 _PATH_EVENTS = {  # event -> indexes of path arguments that must stay inside the workdir
     "os.remove": (0,), "os.rmdir": (0,), "os.rename": (0, 1), "os.truncate": (0,), "shutil.rmtree": (0,),
-    "os.link": (1,), "os.symlink": (1,), "os.chmod": (0,), "os.chown": (0,), "os.utime": (0,),
+    "os.link": (0, 1), "os.symlink": (1,), "os.chmod": (0,), "os.chown": (0,), "os.utime": (0,),
     "os.mkdir": (0,), "os.removexattr": (0,), "os.setxattr": (0,), "sqlite3.connect": (0,),
 }
 _MARK = "GENESIS-SANDBOX-VIOLATION: "
@@ -109,6 +109,24 @@ class Policy:
             self.deny(f"{event} of another process: {args[0]!r}")
 
 
+def drop_privileges(user: str, workdir: str) -> None:
+    """Become ``user`` (kernel-enforced file permissions from here on); the workdir is handed over first.
+
+    Runs after the trusted imports and suite loading (which may read root-only files) and before any
+    candidate value is touched. Only possible when the child runs as root.
+    """
+    import pwd
+
+    pw = pwd.getpwnam(user)
+    for root, dirs, files in os.walk(workdir):
+        for name in [root, *(os.path.join(root, d) for d in dirs), *(os.path.join(root, f) for f in files)]:
+            os.chown(name, pw.pw_uid, pw.pw_gid)
+    os.setgroups([])
+    os.setgid(pw.pw_gid)
+    os.setuid(pw.pw_uid)
+    os.environ["USER"] = os.environ["LOGNAME"] = user
+
+
 def main(job_path: str) -> int:
     with open(job_path, encoding="utf-8") as fh:
         job = json.load(fh)
@@ -129,6 +147,8 @@ def main(job_path: str) -> int:
         entry = getattr(module, func_name)
         prepare = getattr(module, "prepare", None)
         state = prepare(job["payload"], workdir) if prepare else None
+        if job.get("run_as"):
+            drop_privileges(job["run_as"], workdir)
         sys.addaudithook(Policy(workdir, violations_fd, network=job["network"],
                                 allow_subprocess=job["allow_subprocess"]))
         value = entry(job["payload"], workdir, state) if prepare else entry(job["payload"], workdir)

@@ -181,7 +181,8 @@ class Archive:
         return self._variant(row)
 
     def variants(self, run_id: str, *, generation: int | None = None, status: str | None = None) -> list[Variant]:
-        sql, args = "SELECT * FROM variants WHERE run_id = ?", [run_id]  # type: list[Any]
+        sql = "SELECT * FROM variants WHERE run_id = ?"
+        args: list[Any] = [run_id]
         if generation is not None:
             sql, args = sql + " AND generation = ?", args + [generation]
         if status is not None:
@@ -263,7 +264,8 @@ class Archive:
         return tid
 
     def trajectories(self, agent: str, *, success: bool | None = None, limit: int = 20) -> list[dict[str, Any]]:
-        sql, args = "SELECT * FROM trajectories WHERE agent = ?", [agent]  # type: list[Any]
+        sql = "SELECT * FROM trajectories WHERE agent = ?"
+        args: list[Any] = [agent]
         if success is not None:
             sql, args = sql + " AND success = ?", args + [int(success)]
         with self._lock:

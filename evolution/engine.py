@@ -330,7 +330,7 @@ class EvolutionEngine:
         rng = random.Random(f"{self.config.seed}:{generation}")
         population = self.archive.variants(run_id)
         evaluated = [v for v in population if v.status == "evaluated"] or population
-        ranking = Ranking(evaluated, self.config.objectives)
+        ranking = Ranking(evaluated, self.config.objectives, pool=max(4, self.config.population))
         keys = {v.genome.key() for v in population}
         weights = [self.config.operator_weights.get(op.name, 1.0) for op in operators]
         insights = self._insights(run_id)

@@ -42,6 +42,9 @@ def plot_fitness(generations: list[dict[str, Any]], path: str | Path, *, title: 
     if baseline:
         ax.plot([g["generation"] for g in baseline], [g["best_quality"] for g in baseline], marker="x",
                 label="random search (best so far)")
+    from matplotlib.ticker import MaxNLocator
+
+    ax.xaxis.set_major_locator(MaxNLocator(integer=True))
     ax.set_xlabel("generation")
     ax.set_ylabel("train quality")
     ax.set_ylim(0, 1.05)

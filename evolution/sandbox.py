@@ -53,6 +53,9 @@ class SandboxLimits(BaseModel):
     network: bool = Field(default=False, description="allow network access (off: namespace + audit hook)")
     allow_subprocess: bool = Field(default=False, description="allow the child to spawn processes")
     keep_workdir: bool = Field(default=False, description="keep the temp dir for inspection")
+    run_as: str | None = Field(default=None, description="drop to this user (e.g. 'nobody') before candidate "
+                               "code runs: kernel-enforced file permissions; needs root; scenario input "
+                               "files must then be world-readable")
 
 
 class SandboxOutcome(BaseModel):
@@ -232,13 +235,15 @@ async def run_sandboxed(
     (workdir / "tmp").mkdir()
     job = {"entry": entry, "payload": payload, "workdir": str(workdir), "network": limits.network,
            "allow_subprocess": limits.allow_subprocess, "result_path": str(private / "result.json"),
-           "violations_path": str(private / "violations.log")}
+           "violations_path": str(private / "violations.log"), "run_as": limits.run_as}
     job_path = private / "job.json"
     job_path.write_text(json.dumps(job, default=str), encoding="utf-8")
     stderr_path = private / "stderr.log"
     isolation = {"process": "own session", "limits": "rlimit cpu/as/fsize", "filesystem": "audit hook",
                  "network": "allowed" if limits.network else "audit hook",
                  "launcher": "fork server" if server else "spawn"}
+    if limits.run_as:
+        isolation["filesystem"] = f"audit hook + runs as {limits.run_as!r}"
     started = time.monotonic()
     timed_out = False
     exit_code: int | None = None

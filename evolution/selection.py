@@ -84,7 +84,8 @@ def crowding(front: Sequence[Variant], objectives: Objectives | None = None) -> 
 class Ranking:
     """Rank + crowding of a population, for binary-tournament parent selection."""
 
-    def __init__(self, variants: Sequence[Variant], objectives: Objectives | None = None) -> None:
+    def __init__(self, variants: Sequence[Variant], objectives: Objectives | None = None,
+                 pool: int | None = None) -> None:
         self.variants = [v for v in variants if v.status == "evaluated"] or list(variants)
         self.rank: dict[str, int] = {}
         self.crowd: dict[str, float] = {}
@@ -92,12 +93,16 @@ class Ranking:
             self.crowd.update(crowding(front, objectives))
             for v in front:
                 self.rank[v.id] = i
+        if pool is not None and len(self.variants) > pool:
+            # (mu + lambda): parents come from the best ``pool`` of the archive, not from all of it
+            self.variants = sorted(self.variants, key=self._key)[:pool]
+
+    def _key(self, v: Variant) -> tuple[float, ...]:
+        return (self.rank.get(v.id, 99), -v.fitness, -self.crowd.get(v.id, 0.0))
 
     def better(self, a: Variant, b: Variant) -> Variant:
         """Lower front first; within a front, higher quality (the primary objective), then sparser."""
-        ka = (self.rank.get(a.id, 99), -a.fitness, -self.crowd.get(a.id, 0.0))
-        kb = (self.rank.get(b.id, 99), -b.fitness, -self.crowd.get(b.id, 0.0))
-        return a if ka <= kb else b
+        return a if self._key(a) <= self._key(b) else b
 
     def tournament(self, rng: random.Random) -> Variant:
         if len(self.variants) == 1:

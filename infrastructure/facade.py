@@ -59,6 +59,8 @@ class Genesis:
         checkpointer: Any = None,
         **overrides: Any,
     ) -> None:
+        if isinstance(checkpointer, str):  # the setting ('sqlite' | 'memory'), not a saver instance
+            overrides["checkpointer"], checkpointer = checkpointer, None
         self.settings = settings if settings is not None else load_settings(**overrides)
         if settings is not None and overrides:
             self.settings = settings.model_copy(update=overrides)
@@ -94,24 +96,24 @@ class Genesis:
 
     def _default_planner(self) -> Planner:
         try:
-            from .routing import HTDAGPlanner
+            from .routing import build_planner
         except ImportError:
             return SinglePlanner()
-        return HTDAGPlanner.from_settings(self.settings)
+        return build_planner(self.settings)
 
     def _default_router(self) -> Router:
         try:
-            from .routing import HaloRouter
+            from .routing import build_router
         except ImportError:
             return ExplicitRouter()
-        return HaloRouter.from_settings(self.settings)
+        return build_router(self.settings)
 
     def _default_validator(self) -> PlanValidator:
         try:
-            from .routing import AOPValidator
+            from .routing import build_validator
         except ImportError:
             return BasicValidator()
-        return AOPValidator.from_settings(self.settings)
+        return build_validator(self.settings)
 
     def _default_safety(self) -> SafetyReviewer:
         if self.settings.safety_reviewer == "passthrough":
@@ -233,29 +235,47 @@ class Genesis:
 
     async def arun(self, task: Task | str, *, run_id: str | None = None, **fields: Any) -> RunResult:
         """Run a task to completion and return its ``RunResult`` (failures are in the result, not raised)."""
-        result: RunResult | None = None
-        async for event in self.astream(task, run_id=run_id, **fields):
-            if isinstance(event, DoneEvent):
-                result = event.result
-        assert result is not None
-        return result
+        task = self.make_task(task, **fields)
+        scope = self._open(task, run_id)
+        return await self._finish(scope, {"run_id": scope.run_id, "task": task.model_dump(mode="json")})
 
     async def astream(self, task: Task | str, *, run_id: str | None = None, **fields: Any
                       ) -> AsyncIterator[Any]:
         """Run a task, yielding typed events: planned, routed, subtask_started, progress, reviewed, ..., done."""
         task = self.make_task(task, **fields)
-        run_id = run_id or new_id("run_")
-        scope = self.runtime.new_scope(run_id, task)
-        self.runs.start(run_id, task)
-        state = {"run_id": run_id, "task": task.model_dump(mode="json")}
-        async for event in self._drive(scope, state, started=time.time()):
-            yield event
+        scope = self._open(task, run_id)
+        state = {"run_id": scope.run_id, "task": task.model_dump(mode="json")}
+        queue: asyncio.Queue[Any] = asyncio.Queue()
+        loop = asyncio.get_running_loop()
+
+        def listener(event: Any) -> None:
+            try:
+                same_loop = asyncio.get_running_loop() is loop
+            except RuntimeError:
+                same_loop = False
+            if same_loop:
+                queue.put_nowait(event)
+            else:  # an agent emitting from a worker thread
+                loop.call_soon_threadsafe(queue.put_nowait, event)
+
+        scope.listeners.append(listener)
+        job = asyncio.ensure_future(self._finish(scope, state))
+        job.add_done_callback(lambda _: queue.put_nowait(None))
+        try:
+            while True:
+                event = await queue.get()
+                if event is None:
+                    break
+                yield event
+            yield DoneEvent(run_id=scope.run_id, result=await job)
+        finally:
+            if not job.done():
+                job.cancel()
 
     async def aresume(self, run_id: str) -> RunResult:
         """Continue a run whose process died (or that was interrupted). Finished subtasks are not re-run."""
         graph = await self._graph()
-        config = {"configurable": {"thread_id": run_id}}
-        snapshot = await graph.aget_state(config)
+        snapshot = await graph.aget_state({"configurable": {"thread_id": run_id}})
         if not snapshot.values:
             raise NotFoundError(f"no checkpoint for run {run_id!r}", field="run_id",
                                 hint="only runs made with the SQLite checkpointer in this data dir can resume")
@@ -264,58 +284,29 @@ class Genesis:
             if record.result is not None:
                 return record.result
             return build_result(snapshot.values, started_at=record.created_at)
-        task = Task.model_validate(snapshot.values["task"])
-        scope = self.runtime.new_scope(run_id, task)
-        self.runs.start(run_id, task)
-        result: RunResult | None = None
-        async for event in self._drive(scope, None, started=time.time()):
-            if isinstance(event, DoneEvent):
-                result = event.result
-        assert result is not None
-        return result
+        scope = self._open(Task.model_validate(snapshot.values["task"]), run_id)
+        return await self._finish(scope, None)
 
-    async def _drive(self, scope: Any, state: dict[str, Any] | None, *, started: float) -> AsyncIterator[Any]:
+    def _open(self, task: Task, run_id: str | None) -> Any:
+        scope = self.runtime.new_scope(run_id or new_id("run_"), task)
+        self.runs.start(scope.run_id, task)
+        return scope
+
+    async def _finish(self, scope: Any, state: dict[str, Any] | None) -> RunResult:
+        """Drive the graph from ``state`` (None = from the last checkpoint) and record the result."""
+        started = time.time()
         graph = await self._graph()
-        queue: asyncio.Queue[Any] = asyncio.Queue()
-        loop = asyncio.get_running_loop()
-
-        def listener(event: Any) -> None:
-            try:
-                running = asyncio.get_running_loop()
-            except RuntimeError:
-                running = None
-            if running is loop:
-                queue.put_nowait(event)
-            else:
-                loop.call_soon_threadsafe(queue.put_nowait, event)
-
-        scope.listeners.append(listener)
         config = {"configurable": {"thread_id": scope.run_id}, "recursion_limit": 10_000}
-        done = object()
-
-        async def runner() -> None:
-            try:
-                await graph.ainvoke(state, config)
-            finally:
-                queue.put_nowait(done)
-
-        job = asyncio.ensure_future(runner())
         try:
-            while True:
-                event = await queue.get()
-                if event is done:
-                    break
-                yield event
-            await job  # re-raise a graph failure, if any
-            final = (await graph.aget_state(config)).values
+            # "sync" durability: each step is checkpointed before the next starts, so a crash loses
+            # at most the steps that were running (LangGraph's default "async" may lag behind).
+            final = await graph.ainvoke(state, config, durability="sync")
             result = build_result(final, started_at=started)
             self.runs.finish(result)
             if self._otel is not None:
                 self._otel.export(result.run_id, result.trace)
-            yield DoneEvent(run_id=scope.run_id, result=result)
+            return result
         finally:
-            if not job.done():
-                job.cancel()
             self.runtime.scopes.pop(scope.run_id, None)
 
     def cancel(self, run_id: str) -> bool:

@@ -99,6 +99,13 @@ class RunScope:
     cancel: asyncio.Event = field(default_factory=asyncio.Event)
     running: set[asyncio.Task[Any]] = field(default_factory=set)
     listeners: list[Callable[[Any], None]] = field(default_factory=list)
+    _plan: Plan | None = None
+
+    def plan(self, state: RunState) -> Plan:
+        """The run's plan, parsed once per process (the checkpoint holds it as a dict)."""
+        if self._plan is None:
+            self._plan = Plan.model_validate(state["plan"])
+        return self._plan
 
     def take_step(self, agent: str) -> None:
         self.steps += 1
@@ -261,12 +268,12 @@ class Runtime:
                 sp.attributes["subtasks"] = len(plan.subtasks)
         except GenesisError as exc:
             return {"error": exc.to_dict(), "spans": _dump(spans)}
-        self.emit(scope, PlannedEvent(run_id=scope.run_id, plan=plan))
+        self.emit(scope, lambda: PlannedEvent(run_id=scope.run_id, plan=plan))
         return {"plan": plan.model_dump(mode="json"), "spans": _dump(spans)}
 
     async def _route(self, state: RunState) -> dict[str, Any]:
         scope = self.scope(state)
-        plan = Plan.model_validate(state["plan"])
+        plan = scope.plan(state)
         cards = self.host.cards()
         spans: list[Span] = []
         try:
@@ -280,7 +287,7 @@ class Runtime:
 
     async def _validate(self, state: RunState) -> dict[str, Any]:
         scope = self.scope(state)
-        plan = Plan.model_validate(state["plan"])
+        plan = scope.plan(state)
         decisions = [RoutingDecision.model_validate(state["decisions"][s.id]) for s in plan.subtasks]
         spans: list[Span] = []
         try:
@@ -288,7 +295,7 @@ class Runtime:
                 report = self.host.validator.validate(plan, decisions, self.host.cards(), scope.task)
         except GenesisError as exc:
             return {"error": exc.to_dict(), "spans": _dump(spans)}
-        self.emit(scope, RoutedEvent(run_id=scope.run_id, decisions=decisions, validation=report))
+        self.emit(scope, lambda: RoutedEvent(run_id=scope.run_id, decisions=decisions, validation=report))
         out: dict[str, Any] = {"validation": report.model_dump(mode="json"), "spans": _dump(spans)}
         if not report.ok:
             errors = [i for i in report.issues if i.severity == "error"]
@@ -302,7 +309,7 @@ class Runtime:
     async def _schedule(self, state: RunState) -> dict[str, Any]:
         """Settle subtasks that can no longer run (unassigned, cancelled, failed dependency)."""
         scope = self.scope(state)
-        plan = Plan.model_validate(state["plan"])
+        plan = scope.plan(state)
         results = dict(state.get("results") or {})
         settled: dict[str, dict[str, Any]] = {}
         now = time.time()
@@ -330,7 +337,7 @@ class Runtime:
         return {"results": settled} if settled else {}
 
     def _dispatch(self, state: RunState) -> list[Send] | str:
-        plan = Plan.model_validate(state["plan"])
+        plan = self.scope(state).plan(state)
         results = state.get("results") or {}
         ready = [s for s in plan.ready({k for k, v in results.items() if v["status"] == "succeeded"}, set(results))]
         if not ready:
@@ -369,7 +376,7 @@ class Runtime:
         spans: list[Span] = []
         reviewed = await asyncio.gather(*(self._review_subtask(scope, r, spans) for r in pending))
         for r in reviewed:
-            self.emit(scope, SubtaskFinishedEvent(run_id=scope.run_id, result=r))
+            self.emit(scope, lambda: SubtaskFinishedEvent(run_id=scope.run_id, result=r))
         return {"results": {r.subtask_id: r.model_dump(mode="json") for r in reviewed}, "spans": _dump(spans)}
 
     async def _review_subtask(self, scope: RunScope, raw: SubtaskResult, spans: list[Span]) -> SubtaskResult:
@@ -410,7 +417,7 @@ class Runtime:
         scope = self.scope(state)
         if state.get("error"):
             return {"status": "failed", "text": ""}
-        plan = Plan.model_validate(state["plan"])
+        plan = scope.plan(state)
         results = state.get("results") or {}
         ordered = [SubtaskResult.model_validate(results[sid]) for sid in plan.order() if sid in results]
         ok = [r for r in ordered if r.status == "succeeded"]
@@ -460,7 +467,7 @@ class Runtime:
                          ancestors=ancestors, spans=spans, parent_span=None)
         with span(f"agent:{agent_name}", spans, parent=parent_span, subtask=subtask_id, depth=task.depth) as sp:
             ctx.parent_span = sp.span_id
-            self.emit(scope, SubtaskStartedEvent(run_id=scope.run_id, subtask_id=subtask_id, agent=agent_name))
+            self.emit(scope, lambda: SubtaskStartedEvent(run_id=scope.run_id, subtask_id=subtask_id, agent=agent_name))
             outcome: SubtaskResult
             # A delegation back into an agent already on the call chain must not wait for its own slot.
             reentrant = agent_name in ancestors
@@ -556,7 +563,7 @@ class Runtime:
                 })
             assert reviewed.safety is not None
             sp.attributes["action"] = reviewed.safety.action
-        self.emit(scope, ReviewedEvent(run_id=scope.run_id, subtask_id=subtask_id, verdict=reviewed.safety))
+        self.emit(scope, lambda: ReviewedEvent(run_id=scope.run_id, subtask_id=subtask_id, verdict=reviewed.safety))
         return reviewed
 
     async def delegate(self, ctx: RunContext, task: Task | str, *, agent: str | None, inputs: Sequence[TaskInput],
@@ -605,6 +612,11 @@ class Runtime:
     # ------------------------------------------------------------------------------------ events
 
     def emit(self, scope: RunScope, event: Any) -> None:
+        """Deliver an event (or a zero-argument factory of one, built only if someone listens)."""
+        if not scope.listeners:
+            return
+        if callable(event):
+            event = event()
         for listener in list(scope.listeners):
             try:
                 listener(event)

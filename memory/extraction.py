@@ -118,9 +118,11 @@ class OfflineExtractor:
             spans = self._candidates(sentence)
             if known is not None:
                 spans.extend(self._known_spans(sentence, known, spans))
-            spans = _non_overlapping(spans)
-            for _, _, name in spans:
+            # every candidate counts as a mention ("Contract C-7" also mentions a known "C-7"), but relations
+            # are read between non-overlapping spans only
+            for _, _, name in sorted(spans):
                 entities.setdefault(entity_key(name), name)
+            spans = _non_overlapping(spans)
             for (s0, e0, a), (s1, _e1, b) in zip(spans, spans[1:]):
                 if entity_key(a) == entity_key(b):
                     continue

@@ -24,7 +24,7 @@ from typing import TYPE_CHECKING, Any, Literal
 
 import numpy as np
 
-from .classifiers import SafetyModels, load_models
+from .classifiers import SafetyModels, load_models, single_thread_blas
 from .detectors import find_leaks
 from .labels import CATEGORY_DESCRIPTIONS, HARM_CATEGORIES, Verdict
 
@@ -133,9 +133,10 @@ class FeedbackAgent:
         requests = [r[: self.max_request_chars] for r, _ in pairs]
         responses = [s[: self.max_response_chars] for _, s in pairs]
         x = self.embedder.embed(requests)
-        p_unsafe = self.models.request.p_unsafe(x)
-        cats = self.models.request.category(x)
-        p_ref = self.models.refusal.p_refusal([s if s.strip() else " " for s in responses])
+        with single_thread_blas():
+            p_unsafe = self.models.request.p_unsafe(x)
+            cats = self.models.request.category(x)
+            p_ref = self.models.refusal.p_refusal([s if s.strip() else " " for s in responses])
         p_ref = [float(p) if s.strip() else 0.0 for p, s in zip(p_ref, responses)]
         # Second look, only for compliant answers to requests flagged harmful: read the request together with
         # the answer's opening. "How do I beat my wife?" answered about checkers reads benign in context;
@@ -146,7 +147,8 @@ class FeedbackAgent:
         p_ctx: dict[int, float] = {}
         if look:
             xc = self.embedder.embed([f"{requests[i]}\n{responses[i][:_CONTEXT_CHARS]}" for i in look])
-            p_ctx = dict(zip(look, (float(v) for v in self.models.request.p_unsafe(xc))))
+            with single_thread_blas():
+                p_ctx = dict(zip(look, (float(v) for v in self.models.request.p_unsafe(xc))))
         return [self._decide(r, s, float(pu), pr, c, judge="local", note="", p_context=p_ctx.get(i))
                 for i, (r, s, pu, pr, (c, _)) in enumerate(zip(requests, responses, p_unsafe, p_ref, cats))]
 

@@ -12,12 +12,19 @@ import logging
 from pathlib import Path
 from typing import Any, ClassVar
 
-from pydantic import ValidationError
-
 from genesis_agents.infrastructure.contracts import (
-    Agent, AgentCard, AgentContext, AgentResult, Artifact, Skill, Task, TaskInput, Triple,
+    Agent,
+    AgentCard,
+    AgentContext,
+    AgentResult,
+    Artifact,
+    Skill,
+    Task,
+    TaskInput,
+    Triple,
 )
 from genesis_agents.infrastructure.errors import BadInputError
+from pydantic import ValidationError
 
 from .analyze import AnalyzeOptions, analyze
 from .fmt import fmt
@@ -133,7 +140,7 @@ class DeepAnalyzeAgent(Agent):
                     triples=[Triple(subject=str(f["segment"]) or "all", predicate=str(f["metric"]) or "value",
                                     object=value, properties={"source": label})])
                 ids.append(item.id)
-            except Exception as exc:  # memory is best effort: the answer stands without it
+            except Exception as exc:  # noqa: BLE001 - memory is best effort: the answer stands without it
                 log.warning("could not remember finding: %s", exc)
                 data.setdefault("notes", []).append(f"finding not saved to memory: {type(exc).__name__}: {exc}")
                 break

@@ -11,9 +11,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from pydantic import BaseModel, Field
-
 from genesis_agents.infrastructure.errors import BadInputError
+from pydantic import BaseModel, Field
 
 from . import anomalies as anomalies_mod
 from . import forecast as forecast_mod
@@ -132,7 +131,7 @@ def _plan_and_run(con, schema: Schema, question: str, llm: Any, opts: AnalyzeOpt
 
         try:
             res, sql, reason = llm_sql(llm, con, schema, question)
-        except Exception as exc:  # model/backend failure: the rules parser still answers
+        except Exception as exc:  # noqa: BLE001 - model/backend failure: the rules parser still answers
             res, sql, reason = None, "", f"{type(exc).__name__}: {str(exc)[:160]}"
         if res is not None:
             plan = AnalysisPlan(question=question, operation="sql", sql=sql, parser="llm")

@@ -12,7 +12,6 @@ import warnings
 from typing import Any
 
 import numpy as np
-
 from genesis_agents.infrastructure.errors import BadInputError
 
 SEASON = {"day": 7, "week": 52, "month": 12, "quarter": 4, "year": 1}
@@ -31,7 +30,6 @@ def detect(values: list[float | None], periods: list[str], *, grain: str, thresh
     method = "rolling_median"
     if season > 1 and len(y) >= 2 * season + 1:
         from statsmodels.tsa.seasonal import STL
-
         from threadpoolctl import threadpool_limits
 
         with warnings.catch_warnings(), threadpool_limits(1):

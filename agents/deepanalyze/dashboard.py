@@ -36,8 +36,8 @@ def _table(rows: list[dict[str, Any]], units: dict[str, str] | None = None, limi
 def build(path: Path, *, title: str, question: str, narrative: str, kpis: list[tuple[str, str]],
           notes: list[str], warnings: list[str], charts: list[Path], tables: list[tuple[str, list[dict], dict]],
           sql: str | None, profile: list[dict[str, Any]]) -> Path:
-    parts = [f"<!doctype html><html><head><meta charset='utf-8'><title>{html.escape(title)}</title>"
-             f"<style>{CSS}</style></head><body>",
+    parts = [(f"<!doctype html><html><head><meta charset='utf-8'><title>{html.escape(title)}</title>"
+              f"<style>{CSS}</style></head><body>"),
              f"<h1>{html.escape(title)}</h1><p><i>{html.escape(question)}</i></p>"]
     if kpis:
         parts.append("<div class='kpis'>" + "".join(

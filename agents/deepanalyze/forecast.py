@@ -9,10 +9,10 @@ from __future__ import annotations
 
 import math
 import warnings
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 import numpy as np
-
 from genesis_agents.infrastructure.errors import BadInputError
 
 SEASON = {"day": 7, "week": 52, "month": 12, "quarter": 4, "year": 1}
@@ -24,10 +24,9 @@ def min_points(horizon: int) -> int:
 
 
 def _candidates(n_train: int, season: int) -> dict[str, Callable[[np.ndarray], Any]]:
+    import pandas as pd
     from statsmodels.tsa.arima.model import ARIMA
     from statsmodels.tsa.exponential_smoothing.ets import ETSModel
-
-    import pandas as pd
 
     def series(y: np.ndarray) -> pd.Series:  # ETS prediction intervals need an indexed series
         return pd.Series(np.asarray(y, dtype=float))
@@ -98,7 +97,7 @@ def forecast(values: list[float | None], periods: list[str], *, grain: str, hori
                 if not np.all(np.isfinite(pred)):
                     continue
                 backtest.append({"model": name, **_scores(test, pred)})
-            except Exception as exc:  # a candidate that cannot be fitted is reported, not fatal
+            except Exception as exc:  # noqa: BLE001 - a candidate that cannot be fitted is reported, not fatal
                 backtest.append({"model": name, "error": f"{type(exc).__name__}: {str(exc)[:120]}"})
         naive = {"model": "seasonal_naive" if season > 1 and len(train) >= season else "naive",
                  **_scores(test, _naive(train, horizon, season))}

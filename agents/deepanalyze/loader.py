@@ -14,7 +14,6 @@ from pathlib import Path
 from typing import Any
 
 import duckdb
-
 from genesis_agents.infrastructure.errors import BadInputError, LimitExceededError, NotFoundError
 
 SUPPORTED_SUFFIXES = (".csv", ".tsv", ".txt", ".parquet", ".xlsx", ".xls", ".jsonl", ".ndjson", ".json",
@@ -56,7 +55,7 @@ def _sniff_bytes(path: Path) -> None:
         head = fh.read(65536)
     if not head.strip():
         raise BadInputError(f"{path.name} is empty", field="input", hint="give a table with a header and rows")
-    if b"\x00" in head and not (head.startswith(b"\xff\xfe") or head.startswith(b"\xfe\xff")):
+    if b"\x00" in head and not head.startswith((b"\xff\xfe", b"\xfe\xff")):
         raise BadInputError(f"{path.name} is not a text table (binary content, NUL bytes)", field="input",
                             hint="give a CSV in UTF-8, or a .parquet/.xlsx file")
 
@@ -64,7 +63,7 @@ def _sniff_bytes(path: Path) -> None:
 def _detect_encoding(path: Path) -> str:
     """Called only after the UTF-8 read failed: accept another encoding only if detection is confident."""
     data = path.read_bytes()
-    if data.startswith(b"\xff\xfe") or data.startswith(b"\xfe\xff"):
+    if data.startswith((b"\xff\xfe", b"\xfe\xff")):
         return "utf-16"
     from charset_normalizer import from_bytes
 
@@ -80,7 +79,7 @@ def _detect_encoding(path: Path) -> str:
     return best.encoding
 
 
-def _read_csv_arrow(path: Path, suffix: str, encoding: str | None, lt: "LoadedTable") -> Any:
+def _read_csv_arrow(path: Path, suffix: str, encoding: str | None, lt: LoadedTable) -> Any:
     """Parse with pyarrow (multi-threaded, typed columns, zero-copy into DuckDB).
 
     Strings stay strings (no null markers guessed inside text columns); ISO dates become dates; text
@@ -152,7 +151,7 @@ def load_table(source: str | Path | Any, *, table: str | None = None, encoding: 
     if isinstance(source, (list, dict)):
         import pandas as pd
 
-        frame = pd.DataFrame(source if isinstance(source, list) else source)
+        frame = pd.DataFrame(source)
         if frame.empty:
             raise BadInputError("inline data has no rows", field="data")
         con.register("_frame", frame)
@@ -216,7 +215,7 @@ def load_table(source: str | Path | Any, *, table: str | None = None, encoding: 
         lt.close()
         msg = str(exc).splitlines()[0][:300]
         raise BadInputError(f"cannot read {path.name} as {suffix.lstrip('.')}: {msg}", field="input") from None
-    except Exception as exc:  # openpyxl/zipfile raise assorted types for corrupt files
+    except Exception as exc:  # noqa: BLE001 - openpyxl/zipfile raise assorted types for corrupt files
         lt.close()
         raise BadInputError(f"cannot read {path.name}: {type(exc).__name__}: {str(exc)[:200]}", field="input") from None
     if lt.row_count() == 0:
@@ -257,10 +256,10 @@ def _load_duckdb(con: duckdb.DuckDBPyConnection, path: Path, table: str | None, 
 def _load_url(con: duckdb.DuckDBPyConnection, url: str, table: str | None) -> LoadedTable:
     """``sqlite:///file`` and ``duckdb:///file`` natively; anything else through SQLAlchemy if installed."""
     lower = url.lower()
-    if lower.startswith("sqlite:///") or lower.startswith("duckdb:///"):
+    if lower.startswith(("sqlite:///", "duckdb:///")):
         path = Path(url.split(":///", 1)[1])
         con.close()
-        lt = load_table(path if path.suffix else path, table=table)
+        lt = load_table(path, table=table)
         lt.source = url
         return lt
     try:
@@ -285,7 +284,7 @@ def _load_url(con: duckdb.DuckDBPyConnection, url: str, table: str | None) -> Lo
     except BadInputError:
         con.close()
         raise
-    except Exception as exc:
+    except Exception as exc:  # noqa: BLE001 - drivers raise their own types; report them as bad input
         con.close()
         raise BadInputError(f"cannot read from {url}: {str(exc).splitlines()[0][:200]}", field="uri") from None
     lt.table_name = name

@@ -13,7 +13,6 @@ from decimal import Decimal
 from typing import Any
 
 import duckdb
-
 from genesis_agents.infrastructure.errors import BadInputError
 
 from .plan import AnalysisPlan, Metric, Period

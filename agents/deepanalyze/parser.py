@@ -13,14 +13,25 @@ import re
 from datetime import datetime
 
 import duckdb
-
 from genesis_agents.infrastructure.errors import BadInputError
 
 from .plan import AnalysisPlan, Filter, Interpretation, Metric, Period
 from .schema import ColumnInfo, Schema, qi
 from .vocab import (
-    COST_WORDS, PROFIT_WORDS, REVENUE_WORDS, STOP, column_metric, find_entity, find_mentions, find_revenue,
-    flag_rate_metric, mention_pattern, resolve_column, singular, target_column, tokens,
+    COST_WORDS,
+    PROFIT_WORDS,
+    REVENUE_WORDS,
+    STOP,
+    column_metric,
+    find_entity,
+    find_mentions,
+    find_revenue,
+    flag_rate_metric,
+    mention_pattern,
+    resolve_column,
+    singular,
+    target_column,
+    tokens,
 )
 
 MONTHS = {m.lower(): i for i, m in enumerate(calendar.month_name) if m}
@@ -178,6 +189,18 @@ def parse_question(question: str, schema: Schema, con: duckdb.DuckDBPyConnection
             if m and op is None and GROUP_RE.search(q.text):
                 top_n = 1 if not re.search(r"\b(rank|ranking|sorted|order)\b", ql) else None
                 order = "asc" if m.group(1) in ("lowest", "least", "smallest") else "desc"
+            elif m and op is None:
+                # "lowest profit category": the words after the superlative end with a dimension
+                tail = re.sub(r"[?.!]+$", "", q.text[m.end():].strip()).split()
+                for k in range(min(3, len(tail)), 0, -1):
+                    col, _ = resolve_column(" ".join(tail[-k:]), schema, roles=("categorical", "flag", "text"),
+                                            required=False)
+                    if col is not None and len(tail) > k:
+                        top_n, rank_entity = 1, " ".join(tail[-k:])
+                        rank_metric_phrase = " ".join(tail[:-k])
+                        order = "asc" if m.group(1) in ("lowest", "least", "smallest") else "desc"
+                        q.consume(m.start(), len(q.text))
+                        break
     if top_n is not None and op is None:
         op = "rank"
 
@@ -191,7 +214,7 @@ def parse_question(question: str, schema: Schema, con: duckdb.DuckDBPyConnection
         parts = [p.strip() for p in re.split(r"\s+and\s+|\s*,\s*|\s*&\s*", phrase) if p.strip()]
         for part in parts:
             pw = [w for w in part.split() if w not in STOP]
-            if not pw:
+            if not pw and not any(c.label == part.lower() or c.name.lower() == part.lower() for c in schema.columns):
                 continue
             g = _grain_of(part)
             if g and date_col and not _names_non_date_column(part, schema):
@@ -262,6 +285,9 @@ def parse_question(question: str, schema: Schema, con: duckdb.DuckDBPyConnection
             gc = schema.get(g)
             if gc is not None and gc.role == "id" and gc.n_distinct >= 0.2 * schema.rows:
                 group_by.remove(g)
+                if metric.agg == "avg" and len(metric.columns) == 1:
+                    metric = Metric(name=metric.name, label=metric.label, unit=metric.unit, agg="sum",
+                                    sql=f"SUM({qi(metric.columns[0])})", columns=metric.columns, additive=True)
                 if metric.additive:
                     metric = Metric(name=f"{metric.name}_per_{gc.words[0] if gc.words else 'id'}",
                                     label=f"{metric.label} per {gc.label}", unit=metric.unit,
@@ -436,13 +462,13 @@ def _metric_from_phrase(text: str, schema: Schema, interp: list[Interpretation],
     if m:
         words = tokens(m.group(2)) if m else tokens(t)
         for w in words:
-            if w in STOP:
+            if w in STOP or w in ("unique", "distinct", "different", "individual", "total", "all"):
                 continue
             ent = find_entity(schema, w)
-            if ent is not None and ent.role == "id":
+            if ent is not None and ent.role in ("id", "text", "categorical"):
                 return Metric(name=f"{w}s", label=f"number of {w}s", sql=f"COUNT(DISTINCT {qi(ent.name)})",
                               unit="count", columns=[ent.name], agg="count_distinct")
-            if ent is None or ent.role != "id":
+            if ent is None:
                 break
         return Metric(name="count", label="number of rows" if not m or not m.group(2).strip() else
                       f"number of {m.group(2).split()[0]}", sql="COUNT(*)", unit="count", agg="count")
@@ -505,7 +531,8 @@ def _numeric_filters(q: _Q, schema: Schema, mentions: list) -> list[Filter]:
         before = q.text[: m.start()]
         col = None
         for s, e, c in reversed(mentions):
-            if e <= m.start() + 1 and not before[e:].strip(" is are was with whose has have of than the"):
+            filler = {"is", "are", "was", "with", "whose", "has", "have", "of", "than", "the"}
+            if e <= m.start() + 1 and set(before[e:].split()) <= filler:
                 col = c
                 break
             if e <= m.start() + 1 and len(before[e:].split()) <= 2 and c.role in ("numeric", "money", "percent"):

@@ -47,6 +47,7 @@ class ColumnInfo(BaseModel):
     date_format: str | None = None
     day_first: bool | None = None
     is_target: bool = False
+    fraction: bool = Field(default=False, description="a percent column stored as 0-1 fractions")
     top_values: list[str] = Field(default_factory=list, description="most frequent values (categorical/flag)")
     note: str = ""
 
@@ -159,14 +160,18 @@ def _infer_column(con: duckdb.DuckDBPyConnection, name: str, dtype: str, rows: i
                   n_null: int, max_categories: int) -> tuple[ColumnInfo, str]:
     words = split_words(name)
     q = qi(name)
-    base = dict(name=name, dtype=dtype, words=words, n_distinct=n_distinct, n_null=n_null)
+    base = {"name": name, "dtype": dtype, "words": words, "n_distinct": n_distinct, "n_null": n_null}
     up = dtype.upper()
-    if up.startswith("DATE") or up.startswith("TIMESTAMP"):
+    if up.startswith(("DATE", "TIMESTAMP")):
         return ColumnInfo(role="date", **base), f"CAST({q} AS TIMESTAMP)"
     if up == "BOOLEAN":
         return ColumnInfo(role="flag", **base), f"CASE WHEN {q} THEN 'Yes' WHEN NOT {q} THEN 'No' END"
     if _is_numeric_type(up):
-        return ColumnInfo(role=_numeric_role(con, name, words, rows, n_distinct), **base), q
+        role = _numeric_role(con, name, words, rows, n_distinct)
+        info = ColumnInfo(role=role, **base)
+        if role == "percent":
+            info.fraction = float(con.execute(f"SELECT coalesce(max(abs({q})), 0) FROM raw").fetchone()[0]) <= 1.0
+        return info, q
     if not (up.startswith("VARCHAR") or up == "TEXT"):
         return ColumnInfo(role="text", **base), q
     vals = [r[0] for r in con.execute(

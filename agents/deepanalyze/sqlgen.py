@@ -28,7 +28,7 @@ def schema_prompt(schema: Schema) -> str:
 
 
 def extract_sql(reply: str) -> str:
-    m = re.search(r"```(?:sql)?\s*(.+?)```", reply, re.S | re.I)
+    m = re.search(r"```(?:sql)?\s*(.+?)```", reply, re.DOTALL | re.IGNORECASE)
     sql = (m.group(1) if m else reply).strip().rstrip(";").strip()
     return sql
 
@@ -47,7 +47,7 @@ def validate_sql(con: duckdb.DuckDBPyConnection, sql: str, schema: Schema) -> st
         con.execute(f"DESCRIBE SELECT * FROM ({sql}) AS _q")
     except duckdb.Error as exc:
         msg = str(exc).splitlines()[0]
-        col = re.search(r'column "?([^"\s]+)"? not found', msg, re.I)
+        col = re.search(r'column "?([^"\s]+)"? not found', msg, re.IGNORECASE)
         if col:
             import difflib
 

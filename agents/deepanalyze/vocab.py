@@ -148,7 +148,7 @@ def find_revenue(schema: Schema, term: str = "revenue") -> tuple[str, list[str],
     for why, cols in tiers:
         cols = [c for c in cols if not set(col_tokens(c)) & {"cost", "profit", "price", "discount", "tax"}]
         if cols:
-            best = sorted(cols, key=lambda c: (-("total" in col_tokens(c)), -c.n_distinct))[0]
+            best = min(cols, key=lambda c: (-("total" in col_tokens(c)), -c.n_distinct))
             # an exact name match is only ambiguous if several columns carry the word; otherwise list the
             # other money columns (e.g. MonthlyCharges vs TotalCharges) as alternatives
             pool = cols if why.startswith("its name contains") else [c for c in money if c.role == "money"]
@@ -165,7 +165,7 @@ def find_revenue(schema: Schema, term: str = "revenue") -> tuple[str, list[str],
             reason=f"no revenue column; computed {term!r} as {price.name} x {qty.name}"))
     moneys = [c for c in money if c.role == "money"]
     if len(moneys) >= 1:
-        best = sorted(moneys, key=lambda c: -c.n_distinct)[0]
+        best = max(moneys, key=lambda c: c.n_distinct)
         others = [c.name for c in moneys if c is not best]
         return f"SUM({qi(best.name)})", [best.name], Interpretation(
             term=term, chosen=best.name, alternatives=others, ambiguous=True,
@@ -215,7 +215,7 @@ def column_metric(c: ColumnInfo, agg: str) -> Metric:
     sql = f"COUNT(DISTINCT {qi(c.name)})" if agg == "count_distinct" else f"{fn}({qi(c.name)})"
     word = {"avg": "average", "sum": "total", "median": "median", "min": "minimum", "max": "maximum",
             "std": "std of", "count": "count of", "count_distinct": "distinct"}[agg]
-    unit = "money" if c.role == "money" else ("percent" if c.role == "percent" else
+    unit = "money" if c.role == "money" else (("rate" if c.fraction else "percent") if c.role == "percent" else
                                                ("count" if agg in ("count", "count_distinct") else "number"))
     label = c.label if c.label.split()[0] == word.split()[0] else f"{word} {c.label}"
     return Metric(name=f"{agg}_{'_'.join(c.words)}", label=label, sql=sql,

@@ -98,7 +98,9 @@ class SEDarwinAgent(Agent):
             elif event["type"] == "holdout_started":
                 ctx.emit("evaluating candidates on held-out scenarios", progress=total / (total + 1))
 
-        engine = EvolutionEngine(request["agent"], request["suite"], settings=self._settings or load_settings(),
+        # the host's settings (data dir!) when the context exposes them, else the environment's
+        settings = self._settings or getattr(ctx, "settings", None) or load_settings()
+        engine = EvolutionEngine(request["agent"], request["suite"], settings=settings,
                                  config=config, llm=ctx.llm, progress=progress)
         try:
             result = await engine.run(resume=task.params.get("resume"))

@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import math
 import os
+import shutil
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -117,30 +118,36 @@ def run_vista(board: Storyboard, settings: RenderSettings, out_dir: Path, *, max
         board, narration = _fit_narration(board, settings, narration, out_dir)
     rounds: list[Round] = []
     n_rounds = max_rounds + 1
+    try:
+        for k in range(n_rounds):
+            if check_cancelled:
+                check_cancelled()
 
-    for k in range(n_rounds):
-        if check_cancelled:
-            check_cancelled()
+            def on_frame(i: int, total: int, k: int = k) -> None:
+                if i % 24 == 0 or i == total:
+                    if check_cancelled:
+                        check_cancelled()
+                    if progress:
+                        progress(f"round {k + 1}: frame {i}/{total}", min(0.99, (k + i / total) / n_rounds))
 
-        def on_frame(i: int, total: int, k: int = k) -> None:
-            if i % 24 == 0 or i == total:
-                if check_cancelled:
-                    check_cancelled()
-                if progress:
-                    progress(f"round {k + 1}: frame {i}/{total}", min(0.99, (k + i / total) / n_rounds))
-
-        r = render_round(board, settings, out_dir / f".round{k}.mp4", narration=narration, index=k,
-                         on_frame=on_frame)
-        rounds.append(r)
-        if progress:
-            progress(f"round {k + 1}: scores {r.critique.scores()}", min(0.99, (k + 1) / n_rounds))
-        if r.critique.passed or k == max_rounds:
-            break
-        new_board, actions = refine(board, r.critique, settings, speech_s=r.speech_s)
-        if not actions or new_board.scenes == board.scenes:
-            break
-        r.actions = actions
-        board = new_board
+            r = render_round(board, settings, out_dir / f".round{k}.mp4", narration=narration, index=k,
+                             on_frame=on_frame)
+            rounds.append(r)
+            if progress:
+                progress(f"round {k + 1}: scores {r.critique.scores()}", min(0.99, (k + 1) / n_rounds))
+            if r.critique.passed or k == max_rounds:
+                break
+            new_board, actions = refine(board, r.critique, settings, speech_s=r.speech_s)
+            if not actions or new_board.scenes == board.scenes:
+                break
+            r.actions = actions
+            board = new_board
+    except BaseException:
+        for leftover in out_dir.glob(".round*.mp4"):  # a cancelled or failed run leaves no half-made files
+            leftover.unlink(missing_ok=True)
+        raise
+    finally:
+        shutil.rmtree(out_dir / ".tts", ignore_errors=True)
 
     chosen = max(rounds, key=lambda r: (r.critique.passed, r.critique.overall, r.index))
     video = out_dir / "video.mp4"

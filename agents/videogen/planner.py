@@ -29,7 +29,8 @@ _VERB = (r"^(?:please\s+)?(?:(?:make|create|produce|render|generate|build|prepar
          r"(?:video|clip|movie|animation|explainer)\s+(?:about|on|of|for|explaining|showing|that\s+shows|"
          r"presenting|summari[sz]ing)\s+")
 _ANALYSE = r"^(?:please\s+)?(?:analy[sz]e|study|look\s+at|examine)\s+.+?\s+and\s+(?:then\s+)?"
-_URL = re.compile(r"(https?://\S+|www\.\S+)")
+_URL = re.compile(r"(https?://\S+|www\.\S+|\b[a-z0-9-]+(?:\.[a-z0-9-]+)*\.(?:com|org|net|io|ai|co|app|dev|eu|de|uk)"
+                  r"\b(?:/\S*)?)", re.I)
 _CTA = re.compile(r"(?:call[- ]to[- ]action|cta)\s*[:=-]\s*(.+?)(?:[.;]\s|$)", re.IGNORECASE)
 _DURATION = re.compile(r"(\d{1,3})\s*[- ]?(?:s|sec|secs|second|seconds)\b", re.IGNORECASE)
 _TIMEY = re.compile(r"^(?:\d{4}(?:[-/]\d{1,2})?|q[1-4]\b.*|(?:jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec)\w*"
@@ -141,14 +142,19 @@ def _caption(path: str) -> str:
 
 
 def cta_text(brief: str, cta: str | None) -> tuple[str, str]:
-    if cta:
-        return cta, ""
-    m = _CTA.search(brief)
-    url = _URL.search(brief)
-    if m:
-        return _clean(m.group(1)), (url.group(1).rstrip(".,") if url else "")
-    if url:
-        return "Learn more", url.group(1).rstrip(".,")
+    """(action, link) for the last scene: explicit text, a 'call to action:' clause, a URL, or a sign-off."""
+    text = cta
+    if text is None:
+        m = _CTA.search(brief)
+        text = _clean(m.group(1)) if m else None
+    url = _URL.search(text or brief)
+    link = url.group(1).rstrip(".,;") if url else ""
+    if text:
+        action = _clean(re.sub(r"\s+(?:at|on|via|from)\s*$", "", _URL.sub("", text).strip()))
+        action = action or "Learn more"
+        return action[:1].upper() + action[1:], link
+    if link:
+        return "Learn more", link
     return "Thanks for watching", ""
 
 

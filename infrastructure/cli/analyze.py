@@ -100,10 +100,9 @@ def analyze_command(
 
 
 def _print_human(res: Any, paths: list[str]) -> None:
+    from genesis_agents.agents.deepanalyze.fmt import fmt
     from rich.console import Console
     from rich.table import Table
-
-    from genesis_agents.agents.deepanalyze.fmt import fmt
 
     con = Console()
     con.print(res.text, highlight=False)

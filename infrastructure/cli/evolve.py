@@ -5,7 +5,8 @@
     genesis evolve history triage
     genesis evolve rollback triage
 
-Exit codes: 0 done (promoted or not), 2 bad input (unknown agent, suite without held-out scenarios...).
+Exit codes: 0 done (promoted or not), 2 bad input (unknown agent, suite without held-out scenarios...),
+1 other failures (e.g. the current version cannot be evaluated).
 """
 
 from __future__ import annotations
@@ -17,15 +18,9 @@ from typing import Annotated, Any
 
 import typer
 
-EXIT_BAD_INPUT = 2
+from .common import fail
+
 ACTIONS = ("rollback", "history")
-
-
-def _fail(exc: Exception) -> typer.Exit:
-    from rich.console import Console
-
-    Console(stderr=True).print(f"[red]error:[/] {exc}", markup=True, highlight=False, soft_wrap=True)
-    return typer.Exit(EXIT_BAD_INPUT)
 
 
 def parse_budget(values: list[str]) -> dict[str, Any]:
@@ -68,6 +63,10 @@ def evolve_cmd(
     stages: Annotated[str, typer.Option(help="'default' or 'minimal' (pinned-agent suites)")] = "default",
     safety: Annotated[str | None, typer.Option(help="waltzrl | passthrough (default: settings)")] = None,
     llm: Annotated[str | None, typer.Option(help="LLM for revision/recombination/refinement operators")] = None,
+    cpu_s: Annotated[int, typer.Option(min=1, help="sandbox: CPU seconds per evaluation")] = 120,
+    memory_mb: Annotated[int, typer.Option(min=64, help="sandbox: address space per evaluation, MiB")] = 3072,
+    wall_s: Annotated[float, typer.Option(min=1, help="sandbox: wall-clock seconds per evaluation")] = 180.0,
+    run_as: Annotated[str | None, typer.Option(help="sandbox: drop to this user, e.g. nobody (needs root)")] = None,
     data_dir: Annotated[Path | None, typer.Option(help="Genesis data dir (default: settings)")] = None,
     plot: Annotated[Path | None, typer.Option(help="where to write the fitness PNG")] = None,
     as_json: Annotated[bool, typer.Option("--json", help="print the result as JSON (no progress display)")] = False,
@@ -85,14 +84,20 @@ def evolve_cmd(
         if agent:
             raise BadInputError(f"unexpected extra argument {agent!r}", field="agent",
                                 hint="usage: genesis evolve AGENT --suite FILE")
+        if not suite and resume:
+            from genesis_agents.evolution import Archive
+
+            with Archive.for_settings(settings) as archive:
+                suite = archive.run(resume)["suite"]  # resuming: the suite the run was started with
         if not suite:
             raise BadInputError("--suite is required", field="--suite")
         _evolve(target, suite, settings=settings, as_json=as_json, plot=plot, resume=resume, llm=llm,
                 options=dict(generations=generations, population=population, workers=workers, seed=seed,
                              promotion_margin=margin, promote=promote, stages=stages, safety=safety,
+                             limits={"cpu_s": cpu_s, "memory_mb": memory_mb, "wall_s": wall_s, "run_as": run_as},
                              **parse_budget(budget or [])))
     except GenesisError as exc:
-        raise _fail(exc) from None
+        raise fail(exc) from None
 
 
 def _evolve(agent: str, suite: str, *, settings: Any, as_json: bool, plot: Path | None, resume: str | None,

@@ -25,8 +25,9 @@ BAD_INPUT_CODES = ("bad_input", "not_found", "limit_exceeded", "config_error")
 
 def _error_line(message: str) -> None:
     from rich.console import Console
+    from rich.markup import escape
 
-    Console(stderr=True).print(f"[red]error:[/] {message}", markup=True, highlight=False, soft_wrap=True)
+    Console(stderr=True).print(f"[red]error:[/] {escape(message)}", markup=True, highlight=False, soft_wrap=True)
 
 
 def _inputs(paths: list[Path]) -> list[Any]:

@@ -5,13 +5,17 @@ from __future__ import annotations
 import json
 
 import pytest
-
 from genesis_agents.agents.deepanalyze import CARD, DeepAnalyzeAgent
 from genesis_agents.infrastructure.config import load_settings
 from genesis_agents.infrastructure.contracts import AgentCard, Task, TaskInput
 from genesis_agents.infrastructure.facade import Genesis
 from genesis_agents.infrastructure.llm import ScriptedChatModel
-from genesis_agents.infrastructure.stages import BasicValidator, ExplicitRouter, PassthroughReviewer, SinglePlanner
+from genesis_agents.infrastructure.stages import (
+    BasicValidator,
+    ExplicitRouter,
+    PassthroughReviewer,
+    SinglePlanner,
+)
 from genesis_agents.memory.inprocess import InProcessMemory
 
 
@@ -65,9 +69,10 @@ async def test_run_through_genesis_with_memory(tmp_path, churn_csv):
     # artifacts: a real PNG and a self-contained dashboard
     names = {a.name: a for a in res.artifacts}
     png = next(a for a in res.artifacts if a.name.endswith(".png"))
-    with open(png.path, "rb") as fh:
-        assert fh.read(8) == b"\x89PNG\r\n\x1a\n"
-    html = open(names["dashboard.html"].path, encoding="utf-8").read()
+    from pathlib import Path
+
+    assert Path(png.path).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    html = Path(names["dashboard.html"].path).read_text(encoding="utf-8")
     assert "data:image/png;base64," in html and "<script" not in html and "http://" not in html
     assert "Month-to-month" in html
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import pytest
-
 from genesis_agents.agents.deepanalyze import analyze
 from genesis_agents.infrastructure.errors import BadInputError, GenesisError, NotFoundError
 

@@ -6,9 +6,8 @@ import json
 
 import pytest
 import typer
-from typer.testing import CliRunner
-
 from genesis_agents.infrastructure.cli.analyze import register
+from typer.testing import CliRunner
 
 
 @pytest.fixture()

@@ -8,7 +8,6 @@ import sys
 from pathlib import Path
 
 import pytest
-
 from genesis_agents.agents.deepanalyze import analyze
 
 ROOT = Path(__file__).resolve().parents[2]

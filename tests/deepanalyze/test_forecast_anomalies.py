@@ -6,7 +6,6 @@ import math
 
 import numpy as np
 import pytest
-
 from genesis_agents.agents.deepanalyze.anomalies import detect
 from genesis_agents.agents.deepanalyze.forecast import forecast, min_points
 from genesis_agents.infrastructure.errors import BadInputError

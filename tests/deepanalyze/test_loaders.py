@@ -8,7 +8,6 @@ import sqlite3
 import duckdb
 import pandas as pd
 import pytest
-
 from genesis_agents.agents.deepanalyze import AnalyzeOptions, analyze
 from genesis_agents.infrastructure.errors import NotFoundError
 

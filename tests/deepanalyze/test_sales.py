@@ -6,7 +6,6 @@ from collections import defaultdict
 from datetime import date
 
 import pytest
-
 from genesis_agents.agents.deepanalyze import analyze
 
 
@@ -106,7 +105,7 @@ def test_margin_by_product(sales_csv, sales_data):
     a = analyze(sales_csv, "profit margin by product")
     got = {r["product"]: r["value"] for r in a.data["result"]["table"]}
     for p in ("Widget", "Gadget", "Gizmo"):
-        rev = _sum(sales_data, pred=lambda r: r["product"] == p)
+        rev = _sum(sales_data, pred=lambda r, p=p: r["product"] == p)
         cost = sum(r["cost"] for r in sales_data if r["product"] == p)
         assert got[p] == pytest.approx((rev - cost) / rev)
     assert got["Gizmo"] == pytest.approx(0.55, abs=1e-3)

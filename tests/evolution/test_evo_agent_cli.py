@@ -93,6 +93,8 @@ def test_cli_evolve_history_rollback_and_bad_input(tmp_path, triage_suite, train
     assert res.exit_code == 2 and "held-out" in res.output and "Traceback" not in res.output
     res = runner.invoke(app, ["evolve", "triage", "--data-dir", str(data)])
     assert res.exit_code == 2 and "--suite is required" in res.output
+    res = runner.invoke(app, ["evolve", "triage", "--resume", "evo_missing", "--data-dir", str(data)])
+    assert res.exit_code == 2 and "no evolution run 'evo_missing'" in res.output
     res = runner.invoke(app, ["evolve", "triage", "--suite", str(triage_suite), "--budget", "lots"])
     assert res.exit_code == 2 and "--budget" in res.output
 

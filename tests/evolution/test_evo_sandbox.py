@@ -93,7 +93,6 @@ def test_ray_executor_needs_ray_installed():
     import importlib.util
 
     import pytest
-
     from genesis_agents.evolution import Evaluator
     from genesis_agents.infrastructure.errors import BackendUnavailableError
 
@@ -102,3 +101,29 @@ def test_ray_executor_needs_ray_installed():
     with pytest.raises(BackendUnavailableError) as info:
         Evaluator("genesis_agents.evolution.examples.triage:TriageAgent", "suite.yaml", executor="ray")
     assert "ray" in str(info.value) and "not installed" in str(info.value)
+
+
+async def test_run_as_adds_kernel_enforced_file_protection(tmp_path: Path):
+    """Native code (ctypes) bypasses the audit hook; with ``run_as`` the kernel still refuses."""
+    import os
+    import pwd
+
+    import pytest
+
+    if os.geteuid() != 0:
+        pytest.skip("dropping privileges needs root")
+    try:
+        pwd.getpwnam("nobody")
+    except KeyError:
+        pytest.skip("no 'nobody' user")
+    victim = tmp_path / "victim.txt"
+    victim.write_text("precious")
+    code = (f"import ctypes, os\ndef f(x):\n    rc = ctypes.CDLL(None, use_errno=True).unlink({str(victim).encode()!r})\n"
+            "    return {'rc': rc, 'errno': ctypes.get_errno(), 'uid': os.getuid()}\n")
+    limits = SandboxLimits(cpu_s=10, wall_s=60, run_as="nobody")
+    async with ForkServer() as server:
+        out = await run_sandboxed(ENTRY, job(code, 0), limits, server=server)
+    assert out.ok, out.reason
+    assert out.result["rc"] == -1 and out.result["uid"] == pwd.getpwnam("nobody").pw_uid
+    assert victim.read_text() == "precious"
+    assert "runs as 'nobody'" in out.isolation["filesystem"]

@@ -51,7 +51,9 @@ WRITER = textwrap.dedent("""
     import sys
     from genesis_agents.memory import HybridMemory, MemoryConfig
     from genesis_agents.infrastructure.contracts import MemoryItem
-    memory = HybridMemory(MemoryConfig(data_dir=sys.argv[1], chroma_url=sys.argv[2], connect_timeout_s=60))
+    # no near-duplicate or entity-embedding lookups: the vector store's first call is the write itself
+    memory = HybridMemory(MemoryConfig(data_dir=sys.argv[1], chroma_url=sys.argv[2], connect_timeout_s=60,
+                                       dedup_threshold=None, entity_dedup="name"))
     memory.remember_sync(MemoryItem(text="warm-up: Carol Diaz leads Team Kite."))
     print("ready", flush=True)
     sys.stdin.readline()

@@ -48,6 +48,8 @@ def main() -> None:
     g = host(data, CountingAgent(work), planner=planner)
     result = g.resume(run_id) if resume else g.run("two steps", run_id=run_id)
     print(result.status, result.text.replace("\n", " | "))
+    if result.status != "succeeded":
+        print(result.model_dump_json(include={"error", "results", "plan"}), file=sys.stderr)
     g.close()
 
 

@@ -36,7 +36,7 @@ def test_killed_run_resumes_without_rerunning_finished_subtasks(tmp_path: Path) 
     resumed = _child(str(data), str(work), run_id, "resume")
     out, err = resumed.communicate(timeout=120)
     assert resumed.returncode == 0, err
-    assert out.startswith("succeeded"), out
+    assert out.startswith("succeeded"), out + err
     assert (work / "first.count").read_text() == "1"  # the finished step was not re-run
     assert (work / "second.count").read_text() == "2"  # the interrupted step ran again
     assert "first done (invocation 1)" in out and "second done (invocation 2)" in out

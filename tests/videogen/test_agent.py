@@ -196,3 +196,20 @@ async def test_missing_custom_font_falls_back_with_a_note(tmp_path: Path) -> Non
     res = await VideoGenAgent().run(task, LocalContext(task, tmp_path / "a"))
     assert any("not readable" in n for n in res.data["storyboard"]["notes"])
     assert res.data["critique"]["after"]["legibility"] == 1.0
+
+
+async def test_cancel_mid_render_cleans_up(tmp_path: Path) -> None:
+    task = Task(text="A 10 second video about cancelling", params={**SMALL, "max_rounds": 0})
+    ctx = LocalContext(task, tmp_path / "art")
+    original = ctx.emit
+
+    def emit(message: str = "", *, progress=None, **data) -> None:  # noqa: ANN001
+        original(message, progress=progress, **data)
+        if "frame" in message:  # the user cancels once frames are being rendered
+            ctx.cancel = True
+
+    ctx.emit = emit  # type: ignore[method-assign]
+    with pytest.raises(CancelledError):
+        await VideoGenAgent().run(task, ctx)
+    assert any("frame" in m for m, _ in ctx.events)
+    assert not list((tmp_path / "art").glob("*.mp4")) and not list((tmp_path / "art").glob(".round*"))

@@ -31,7 +31,7 @@ async def test_pinned_task_through_genesis(env: Path) -> None:
     g = Genesis()
     try:
         assert any(c.name == "videogen" for c in g.cards())
-        run = await g.arun(Task(text="Make a 12 second video of the churn findings", agent="videogen",
+        run = await g.arun(Task(text="Make a 16 second video of the churn findings", agent="videogen",
                                 inputs=[TaskInput(data={"findings": FINDINGS[:2], "chart_data": CHURN})],
                                 params=SMALL))
         assert run.status == "succeeded", run.error
@@ -39,7 +39,7 @@ async def test_pinned_task_through_genesis(env: Path) -> None:
         assert res is not None and res.safety is not None  # reviewed like every response
         mp4 = next(a for a in run.artifacts if a.media_type == "video/mp4")
         info = inspect_video(mp4.path, ())[0]
-        assert (info.width, info.height, info.frames) == (320, 180, 96)
+        assert (info.width, info.height, info.frames) == (320, 180, 128)
         assert Path(mp4.path).is_relative_to(env / "data")
         hits = await g.memory.recall("video storyboard churn", k=5, namespace="default")
         assert any("videogen" in h.item.tags for h in hits)
@@ -62,7 +62,7 @@ def _app() -> typer.Typer:
 
 def test_cli_json_and_output_dir(env: Path, churn_json: Path) -> None:
     out = env / "out"
-    r = CliRunner().invoke(_app(), ["video", "Make a 12 second video of the churn findings", "--input",
+    r = CliRunner().invoke(_app(), ["video", "Make a 20 second video of the churn findings", "--input",
                                     str(churn_json), "--resolution", "320x180", "--fps", "8", "--rounds", "0",
                                     "--narration", "off", "--output", str(out), "--json"])
     assert r.exit_code == 0, r.output
@@ -70,7 +70,7 @@ def test_cli_json_and_output_dir(env: Path, churn_json: Path) -> None:
     assert {Path(p).name for p in payload["artifacts"]} == {"video.mp4", "video.srt", "poster.png",
                                                             "storyboard.json"}
     assert all(Path(p).parent == out and Path(p).is_file() for p in payload["artifacts"])
-    assert payload["data"]["video"]["frames"] == 96 and "before" in payload["data"]["critique"]
+    assert payload["data"]["video"]["frames"] == 160 and "before" in payload["data"]["critique"]
 
 
 def test_cli_bad_input_is_one_red_line(env: Path) -> None:

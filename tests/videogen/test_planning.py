@@ -154,3 +154,12 @@ def test_upstream_chart_kinds_and_units_are_normalised() -> None:
     assert line.kind == "line" and len(line.values) == 12 and line.labels[-1] == "2025-02"  # the latest points
     with pytest.raises(BadInputError):  # a user's own data is not silently dropped
         gather([TaskInput(data={"chart_data": {"kind": "scatter", "labels": ["1"], "values": [1]}})])
+
+
+def test_call_to_action_from_brief() -> None:
+    from genesis_agents.agents.videogen.planner import cta_text
+
+    assert cta_text("Spring sale; call to action: shop now at example.com", None) == ("Shop now", "example.com")
+    assert cta_text("Spring sale. Visit https://ex.com/sale.", None) == ("Learn more", "https://ex.com/sale")
+    assert cta_text("Spring sale", "book a demo") == ("Book a demo", "")
+    assert cta_text("Spring sale", None) == ("Thanks for watching", "")
