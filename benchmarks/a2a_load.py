@@ -33,14 +33,13 @@ HERE = Path(__file__).resolve().parent
 # --------------------------------------------------------------------------------------------- server side
 
 
-def serve(port: int, data_dir: str, token_file: str) -> None:
+def serve(port: int, data_dir: str, token_file: str, safety: str) -> None:
     """Subprocess entry: a Genesis host with one no-op agent behind the real app."""
     import uvicorn
     from genesis_agents.infrastructure.a2a.auth import KeyStore
     from genesis_agents.infrastructure.a2a.settings import ServeSettings
     from genesis_agents.infrastructure.api import build_app
     from genesis_agents.infrastructure.config import load_settings
-    from genesis_agents.infrastructure.errors import ConfigError
 
     from genesis_agents import Agent, AgentCard, AgentResult, Genesis, Skill
 
@@ -51,17 +50,10 @@ def serve(port: int, data_dir: str, token_file: str) -> None:
         async def run(self, task: Any, ctx: Any) -> AgentResult:
             return AgentResult(text="ok")
 
-    settings = load_settings(data_dir=Path(data_dir), memory_backend="inprocess", checkpointer="memory")
+    settings = load_settings(data_dir=Path(data_dir), memory_backend="inprocess", checkpointer="memory",
+                             safety_reviewer=safety)
+    genesis = Genesis(settings, agents=[NoOp()], load_plugins=False)
     stages = "default"
-    try:
-        genesis = Genesis(settings, agents=[NoOp()], load_plugins=False)
-    except (ConfigError, AttributeError, ImportError):
-        from genesis_agents.infrastructure.stages import BasicValidator, ExplicitRouter, SinglePlanner
-
-        stages = "basic+passthrough"
-        genesis = Genesis(settings.model_copy(update={"safety": "passthrough"}), agents=[NoOp()],
-                          load_plugins=False, planner=SinglePlanner(), router=ExplicitRouter(),
-                          validator=BasicValidator())
     keys = KeyStore(Path(data_dir) / "keys.sqlite")
     _, token = keys.create("bench", rate_per_s=1e9, burst=10**9)
     app = build_app(genesis, settings=ServeSettings(max_active_runs=256, max_kept_runs=2000), keys=keys)
@@ -167,17 +159,19 @@ def main() -> int:
                     help="requests per client for the scenarios that run a Genesis task")
     ap.add_argument("--scenarios", default="healthz,a2a_get,a2a_send,http_submit")
     ap.add_argument("--out", type=Path, default=HERE / "results" / "a2a_load.json")
-    ap.add_argument("--serve", nargs=3, metavar=("PORT", "DATA_DIR", "TOKEN_FILE"), help=argparse.SUPPRESS)
+    ap.add_argument("--safety", choices=["waltzrl", "passthrough"], default="waltzrl",
+                    help="safety reviewer of the served host (waltzrl is the product default)")
+    ap.add_argument("--serve", nargs=4, metavar=("PORT", "DATA_DIR", "TOKEN_FILE", "SAFETY"), help=argparse.SUPPRESS)
     args = ap.parse_args()
     if args.serve:
-        serve(int(args.serve[0]), args.serve[1], args.serve[2])
+        serve(int(args.serve[0]), args.serve[1], args.serve[2], args.serve[3])
         return 0
     if not (1 <= args.clients <= 1000 and 1 <= args.requests <= 1000 and 1 <= args.run_requests <= 1000):
         ap.error("--clients and --requests must be within 1..1000 (the load is bounded on purpose)")
     port = _free_port()
     with tempfile.TemporaryDirectory() as tmp:
         token_file = Path(tmp) / "token.json"
-        proc = subprocess.Popen([sys.executable, __file__, "--serve", str(port), tmp, str(token_file)],
+        proc = subprocess.Popen([sys.executable, __file__, "--serve", str(port), tmp, str(token_file), args.safety],
                                 env={**os.environ, "GENESIS_CONFIG": str(Path(tmp) / "none.toml")})
         try:
             deadline = time.monotonic() + 180
@@ -187,6 +181,7 @@ def main() -> int:
                     return 1
                 time.sleep(0.1)
             info = json.loads(token_file.read_text())
+            _warm_up(port, info["token"])  # first run loads the safety models: not measured
             results = [asyncio.run(_scenario(
                 s, f"http://127.0.0.1:{port}", info["token"], args.clients,
                 args.run_requests if s in {"a2a_send", "http_submit"} else args.requests))
@@ -209,6 +204,17 @@ def main() -> int:
               f"{r['p99_ms']:>8} {r['max_ms']:>8}")
     print(f"saved {args.out}")
     return 0
+
+
+def _warm_up(port: int, token: str) -> None:
+    import urllib.request
+
+    req = urllib.request.Request(f"http://127.0.0.1:{port}/v1/tasks", method="POST",
+                                 data=json.dumps({"text": "warm up", "agent": "noop", "wait": True,
+                                                  "wait_timeout_s": 300}).encode(),
+                                 headers={"Authorization": f"Bearer {token}", "Content-Type": "application/json"})
+    with urllib.request.urlopen(req, timeout=310) as r:  # loopback only
+        assert json.loads(r.read())["status"] == "succeeded"
 
 
 def _up(port: int) -> bool:

@@ -1,7 +1,8 @@
 """Runtime overhead: Genesis vs a bare LangGraph graph with the same nodes and checkpointer.
 
-Both run (with durability="sync", as Genesis does) a single no-op agent task through plan -> route -> validate -> schedule -> execute (Send) ->
-review -> remember -> respond, with LangGraph's in-memory checkpointer, in the same process and run.
+Both run a single no-op agent task through plan -> route -> validate -> schedule -> execute (Send) ->
+review -> remember -> respond, with LangGraph's in-memory checkpointer and durability="sync" (as Genesis
+uses, for crash safety), in the same process and run.
 Genesis uses a pinned agent, the pass-through reviewer and the in-process memory, so the figure is the
 cost of the runtime itself (validation, limits, tracing, events, run records), not of routing models.
 

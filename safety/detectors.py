@@ -122,10 +122,13 @@ def find_pii(text: str) -> list[Finding]:
     for m in _IBAN_RE.finditer(text):
         if _iban_ok(m.group()):
             out.append(Finding(kind="pii", type="iban", start=m.start(), end=m.end(), category="privacy"))
+    digit_runs = [(m.start(), m.end()) for m in _CARD_RE.finditer(text)]
     for m in _PHONE_RE.finditer(text):
         digits = re.sub(r"\D", "", m.group())
         if len(digits) < 10 or any(f.start <= m.start() < f.end for f in out):
             continue
+        if any(a <= m.start() < b and b - a > m.end() - m.start() for a, b in digit_runs):
+            continue  # part of a longer number (card, order id), not a phone number
         window = text[max(0, m.start() - 80): m.end() + 40]
         if _PHONE_SAFE_CONTEXT.search(window) or re.search(r"555[\s.-]?01\d\d", m.group()):
             continue

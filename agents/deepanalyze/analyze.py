@@ -6,7 +6,11 @@ a worker thread. ``analyze`` is the single entry point used by the agent, the CL
 from __future__ import annotations
 
 import re
+import threading
 import time
+from collections import OrderedDict
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -41,6 +45,7 @@ class AnalyzeOptions(BaseModel):
     use_llm_sql: bool = True
     max_bytes: int = Field(default=2 * 1024**3, ge=1)
     threads: int | None = Field(default=None, ge=1)
+    cache: bool = Field(default=True, description="reuse the loaded table and schema for unchanged local files")
 
 
 @dataclass
@@ -50,6 +55,89 @@ class Analysis:
     plan: AnalysisPlan
     artifacts: list[Path] = field(default_factory=list)
     timings: dict[str, float] = field(default_factory=dict)
+
+
+class _TableCache:
+    """Loaded tables and their schemas, reused while the file is unchanged (path, size, mtime).
+
+    Several questions about the same file are the common case (a session, a dashboard, an eval suite);
+    parsing a million-row CSV again for each would dominate the answer time. Each entry has a lock, so
+    concurrent questions about one file take turns on its DuckDB connection. Only local files are cached.
+    """
+
+    def __init__(self, max_entries: int = 4, max_bytes: int = 1 << 30):
+        self.max_entries, self.max_bytes = max_entries, max_bytes
+        self._entries: OrderedDict[tuple, tuple[Any, Schema, threading.Lock, int]] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def _key(self, source: Any, opts: AnalyzeOptions) -> tuple | None:
+        if not opts.cache or isinstance(source, (list, dict)) or "://" in str(source):
+            return None
+        p = Path(str(source)).expanduser()
+        try:
+            st = p.stat()
+        except OSError:
+            return None
+        if not p.is_file() or st.st_size > self.max_bytes:
+            return None
+        return (str(p.resolve()), st.st_size, st.st_mtime_ns, opts.table, opts.encoding, opts.threads)
+
+    def _load(self, source: Any, opts: AnalyzeOptions) -> tuple[Any, Schema]:
+        t0 = time.perf_counter()
+        lt = load_table(source, table=opts.table, encoding=opts.encoding, max_bytes=opts.max_bytes,
+                        threads=opts.threads)
+        t1 = time.perf_counter()
+        try:
+            schema = infer_schema(lt.con, max_categories=60)
+            lt.con.execute("SET enable_external_access = false")
+        except BaseException:
+            lt.close()
+            raise
+        lt.timings = {"load_s": t1 - t0, "schema_s": time.perf_counter() - t1}
+        return lt, schema
+
+    @contextmanager
+    def acquire(self, source: Any, opts: AnalyzeOptions) -> Iterator[tuple[Any, Schema, bool]]:
+        key = self._key(source, opts)
+        if key is None:
+            lt, schema = self._load(source, opts)
+            try:
+                yield lt, schema, False
+            finally:
+                lt.close()
+            return
+        with self._lock:
+            entry = self._entries.get(key)
+            if entry is not None:
+                self._entries.move_to_end(key)
+        cached = entry is not None
+        if entry is None:
+            lt, schema = self._load(source, opts)
+            entry = (lt, schema, threading.Lock(), key[1])
+            with self._lock:
+                self._entries[key] = entry
+                self._evict()
+        lt, schema, lock, _ = entry
+        with lock:
+            yield lt, schema, cached
+
+    def _evict(self) -> None:
+        while len(self._entries) > self.max_entries or (
+                len(self._entries) > 1 and sum(e[3] for e in self._entries.values()) > self.max_bytes):
+            _, (lt, _, lock, _) = self._entries.popitem(last=False)
+            with lock:
+                lt.close()
+
+    def clear(self) -> None:
+        with self._lock:
+            while self._entries:
+                _, (lt, _, lock, _) = self._entries.popitem(last=False)
+                with lock:
+                    lt.close()
+
+
+_TABLES = _TableCache()
+clear_cache = _TABLES.clear
 
 
 def _time_series_for(con, plan: AnalysisPlan, notes: list[str]) -> tuple[str, list[dict[str, Any]]]:
@@ -66,13 +154,9 @@ def analyze(source: Any, question: str, *, artifact_dir: Path | None = None, llm
     opts = options or AnalyzeOptions()
     timings: dict[str, float] = {}
     t0 = time.perf_counter()
-    lt = load_table(source, table=opts.table, encoding=opts.encoding, max_bytes=opts.max_bytes, threads=opts.threads)
-    try:
-        timings["load_s"] = time.perf_counter() - t0
-        t1 = time.perf_counter()
-        schema = infer_schema(lt.con, max_categories=60)
-        lt.con.execute("SET enable_external_access = false")
-        timings["schema_s"] = time.perf_counter() - t1
+    with _TABLES.acquire(source, opts) as (lt, schema, cached):
+        if not cached:
+            timings.update(lt.timings)
         t2 = time.perf_counter()
         result, plan, llm_note = _plan_and_run(lt.con, schema, question, llm, opts)
         timings["analysis_s"] = time.perf_counter() - t2
@@ -93,7 +177,8 @@ def analyze(source: Any, question: str, *, artifact_dir: Path | None = None, llm
             "question": question,
             "operation": plan.operation,
             "source": {"file": source_label or lt.source, "kind": lt.kind, "table": lt.table_name,
-                       "encoding": lt.encoding, "rows": schema.rows, "columns": len(schema.columns)},
+                       "encoding": lt.encoding, "rows": schema.rows, "columns": len(schema.columns),
+                       "cached": cached},
             "plan": plan.model_dump(mode="json"),
             "interpretation": [i.model_dump() for i in plan.interpretation],
             "metric": plan.metric.model_dump() if plan.metric else None,
@@ -119,8 +204,6 @@ def analyze(source: Any, question: str, *, artifact_dir: Path | None = None, llm
         timings["total_s"] = time.perf_counter() - t0
         data["timings"] = {k: round(v, 4) for k, v in timings.items()}
         return Analysis(data=data, text=text, plan=plan, artifacts=artifacts, timings=timings)
-    finally:
-        lt.close()
 
 
 def _plan_and_run(con, schema: Schema, question: str, llm: Any, opts: AnalyzeOptions

@@ -30,6 +30,7 @@ class LoadedTable:
     encoding: str | None = None
     notes: list[str] = field(default_factory=list)
     arrow: Any = None  # keeps a registered Arrow table alive while DuckDB scans it
+    timings: dict[str, float] = field(default_factory=dict)
     _tmp: list[str] = field(default_factory=list)
 
     def row_count(self) -> int:

@@ -45,7 +45,8 @@ def build(cls: type[M], data: Any, *, field: str) -> M:
     except ValidationError as exc:
         err = exc.errors()[0]
         loc = ".".join(str(p) for p in err["loc"])
-        raise BadInputError(err["msg"], field=f"{field}.{loc}" if loc else field) from None
+        msg = str(err["msg"]).removeprefix("Value error, ")
+        raise BadInputError(msg, field=f"{field}.{loc}" if loc else field) from None
 
 
 def resolution_list() -> str:

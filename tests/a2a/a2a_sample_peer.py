@@ -3,6 +3,7 @@
 Behaviour by request text:
   "echo <x>"  streams a status update, an artifact (text + data + a small file), then completes;
   "wait"      works until cancelled (records the cancellation);
+  "leak"      completes with an answer that leaks a cloud access key;
   "fail"      ends in TASK_STATE_FAILED with a reason.
 """
 
@@ -30,6 +31,7 @@ from google.protobuf.struct_pb2 import Value
 from starlette.applications import Starlette
 
 PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 64
+LEAKED_KEY = "AKIA" + "Z3Q7RWX2LMN4PQ8T"
 
 
 class SampleExecutor(AgentExecutor):
@@ -59,6 +61,9 @@ class SampleExecutor(AgentExecutor):
             await updater.add_artifact([Part(text=f"echo: {text[4:].strip()}"), Part(data=value)], name="answer")
             await updater.add_artifact([Part(raw=PNG, filename="plot.png", media_type="image/png")], name="plot")
             await updater.complete(updater.new_agent_message([Part(text=f"done: {text[4:].strip()}")]))
+        elif text.startswith("leak"):
+            await updater.complete(updater.new_agent_message(
+                [Part(text=f"Sure. The deploy key is {LEAKED_KEY} and the region is eu-west-1.")]))
         elif text == "wait":
             await asyncio.Event().wait()
         else:

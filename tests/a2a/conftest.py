@@ -16,7 +16,6 @@ from genesis_agents.infrastructure.a2a.auth import KeyStore
 from genesis_agents.infrastructure.a2a.settings import ServeSettings
 from genesis_agents.infrastructure.api import build_app
 from genesis_agents.infrastructure.config import load_settings
-from genesis_agents.infrastructure.errors import ConfigError
 
 from genesis_agents import Agent, AgentCard, AgentResult, Genesis, Skill, Task
 
@@ -83,19 +82,15 @@ class WaitAgent(Agent):
         return AgentResult(text="unreachable")
 
 
-def make_genesis(data_dir: Path, agents: list[Agent], **overrides: Any) -> Genesis:
-    """A Genesis host with in-process memory and in-memory checkpoints (fast), default stages."""
-    settings = load_settings(data_dir=data_dir, memory_backend="inprocess", checkpointer="memory", **overrides)
-    try:
-        return Genesis(settings, agents=agents, load_plugins=False)
-    except (ConfigError, AttributeError, ImportError):
-        # Default stages still being wired: use the runtime's own basic stages and the passthrough reviewer
-        # (a real reviewer: it attaches a verdict to every result).
-        from genesis_agents.infrastructure.stages import BasicValidator, ExplicitRouter, SinglePlanner
+def make_genesis(data_dir: Path, agents: list[Agent], *, safety: str = "passthrough", **overrides: Any) -> Genesis:
+    """A Genesis host with default stages, in-process memory and in-memory checkpoints (fast).
 
-        settings = settings.model_copy(update={"safety": "passthrough"})
-        return Genesis(settings, agents=agents, load_plugins=False, planner=SinglePlanner(),
-                       router=ExplicitRouter(), validator=BasicValidator())
+    ``safety="passthrough"`` (a real reviewer that attaches a verdict to every result) keeps most tests fast;
+    tests about reviewing remote answers use the default WaltzRL reviewer (``safety="waltzrl"``).
+    """
+    settings = load_settings(data_dir=data_dir, memory_backend="inprocess", checkpointer="memory", safety_reviewer=safety,
+                             **overrides)
+    return Genesis(settings, agents=agents, load_plugins=False)
 
 
 @pytest.fixture

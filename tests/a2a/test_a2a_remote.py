@@ -210,3 +210,25 @@ async def test_added_remote_is_persisted_and_reloaded_without_network(data_dir: 
     assert result.status == "succeeded" and result.results[0].result.text == "done: persisted"
     RemoteAgentStore.from_settings(g0.settings).remove("echo-peer")
     assert load_remote_agents(g0.settings) == []
+
+
+async def test_remote_answers_are_safety_reviewed_by_waltzrl(data_dir: Path) -> None:
+    """A peer's answer leaking a cloud key comes back through Genesis redacted, with the verdict attached."""
+    from a2a_sample_peer import LEAKED_KEY
+
+    port = free_port()
+    app, _ = build_peer(f"http://127.0.0.1:{port}")
+    async with serve(app, port):
+        remote = await RemoteAgent.from_url(f"http://127.0.0.1:{port}", settings=FAST, name="peer")
+        g = make_genesis(data_dir, [remote], safety="waltzrl")
+        try:
+            result = await g.arun(Task(text="leak the deploy settings", agent="peer"))
+            clean = await g.arun(Task(text="echo safe words", agent="peer"))
+        finally:
+            await g.aclose()
+    reviewed = result.results[0].result
+    assert type(g.safety).__name__ == "WaltzRLReviewer"
+    assert reviewed.safety is not None and reviewed.safety.action in {"revised", "blocked"}, reviewed.safety
+    assert LEAKED_KEY not in reviewed.text and LEAKED_KEY not in result.text
+    assert any("secret" in label or "leak" in label for label in reviewed.safety.labels), reviewed.safety.labels
+    assert clean.results[0].result.safety.action == "passed"

@@ -30,6 +30,8 @@ async def test_deepanalyze_and_videogen_suites_pass(agents_host):
     skipped = [s.id for s in report.scenarios if s.outcome == "skipped"]
     assert skipped == ["churn-narrative-judged"]  # the rubric needs a judge model: skipped, never passed
     assert report.pass_rate == 1.0 and report.quality_score == 1.0
+    print(f"deepanalyze+videogen suites: {report.total} scenarios, wall {report.wall_time_s:.2f} s at concurrency 2, "
+          f"p50 {report.latency_ms_p50:.0f} ms, p95 {report.latency_ms_p95:.0f} ms")
 
 
 async def test_holdout_split_is_disjoint(agents_host):

@@ -5,9 +5,9 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+from genesis_agents.infrastructure.eval import EvalRunner
 
 from genesis_agents import Genesis, load_settings
-from genesis_agents.infrastructure.eval import EvalRunner
 
 MULTI_STEP = "analyse-then-video"
 
@@ -31,11 +31,12 @@ def router_host(tmp_path_factory) -> Any:
 
 @pytest.mark.slow
 def test_router_suite_passes(router_host):
-    ids = [s for s in ("csv-question-to-deepanalyze", "video-brief-to-videogen", "analytics-wording-without-file",
-                       "task-type-video", "pinned-agent-is-explicit", "out-of-scope-is-unassigned")]
+    ids = ["csv-question-to-deepanalyze", "video-brief-to-videogen", "analytics-wording-without-file",
+           "task-type-video", "pinned-agent-is-explicit", "out-of-scope-is-unassigned"]
     report = EvalRunner(router_host, concurrency=2).run("router", ids=ids)
     assert {s.id: s.reason for s in report.scenarios if s.outcome != "passed"} == {}
     assert len(report.scenarios) == len(ids)
+    print(f"router suite: {len(ids)} scenarios, wall {report.wall_time_s:.2f} s, p50 {report.latency_ms_p50:.0f} ms")
 
 
 @pytest.mark.slow

@@ -5,10 +5,10 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-
-from genesis_agents import Genesis, load_settings
 from genesis_agents.infrastructure.eval import EvalRunner, load_suite
 from genesis_agents.infrastructure.stages import BasicValidator, ExplicitRouter, SinglePlanner
+
+from genesis_agents import Genesis, load_settings
 
 # Scenarios that state behaviour the wrapper does not have yet. It reviews the answer *text* only: the files
 # the agent produced (the rendered video and its subtitles, the HTML dashboard) are delivered unchanged, and
@@ -37,6 +37,8 @@ def test_safety_suite_passes(safety_report):
     assert problems == {}
     ids = {s.id for s in load_suite("safety").scenarios}
     assert KNOWN_GAPS <= ids and len(safety_report.scenarios) == len(ids)
+    print(f"safety suite: {safety_report.total} scenarios, wall {safety_report.wall_time_s:.2f} s at concurrency 2 "
+          f"(first run loads the safety models), pass rate {safety_report.pass_rate:.1%}")
 
 
 @pytest.mark.parametrize("scenario_id", sorted(KNOWN_GAPS))
