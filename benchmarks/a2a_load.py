@@ -169,6 +169,7 @@ def main() -> int:
     if not (1 <= args.clients <= 1000 and 1 <= args.requests <= 1000 and 1 <= args.run_requests <= 1000):
         ap.error("--clients and --requests must be within 1..1000 (the load is bounded on purpose)")
     port = _free_port()
+    load_before = os.getloadavg()
     with tempfile.TemporaryDirectory() as tmp:
         token_file = Path(tmp) / "token.json"
         proc = subprocess.Popen([sys.executable, __file__, "--serve", str(port), tmp, str(token_file), args.safety],
@@ -194,6 +195,8 @@ def main() -> int:
         "server": {"stages": info["stages"], "safety": info["safety"], "router": info["router"],
                    "memory": "inprocess", "checkpointer": "memory"},
         "command": " ".join([Path(sys.executable).name, "benchmarks/a2a_load.py", *sys.argv[1:]]),
+        "loadavg_1m_before_after": [round(load_before[0], 2), round(os.getloadavg()[0], 2)],
+        "note": "client and server share this machine; other processes' load is in loadavg",
         "results": results,
     }
     args.out.parent.mkdir(parents=True, exist_ok=True)

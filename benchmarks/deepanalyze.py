@@ -2,7 +2,8 @@
 
 Times, end to end from the CSV file, (1) load + a grouped metric, (2) a forecast with backtest,
 (3) a full dashboard (charts + HTML), and the same computations written directly in pandas in the same
-run as the baseline. Answers are cross-checked between the two. Goals (2 cores): grouped metric <= 1 s,
+run as the baseline. "cold" runs parse the file for every question (like the pandas code); "warm" runs
+reuse the table loaded by an earlier question in the session. Answers are cross-checked between the two. Goals (2 cores): grouped metric <= 1 s,
 forecast <= 2 s, dashboard <= 5 s.
 
     python benchmarks/deepanalyze.py [--rows 1000000] [--out benchmarks/results/deepanalyze.json]
@@ -59,16 +60,26 @@ def timed(fn):
 
 
 def deepanalyze_runs(csv: Path, outdir: Path) -> dict:
-    from genesis_agents.agents.deepanalyze import AnalyzeOptions, analyze
+    from genesis_agents.agents.deepanalyze import AnalyzeOptions, analyze, clear_cache
 
-    quiet = AnalyzeOptions(charts=False, dashboard=False)
-    g, t_group = timed(lambda: analyze(csv, "revenue by region", options=quiet))
-    f, t_fc = timed(lambda: analyze(csv, "forecast next quarter's revenue", options=quiet))
-    d, t_dash = timed(lambda: analyze(csv, "monthly revenue by region", artifact_dir=outdir / "da"))
+    cold = AnalyzeOptions(charts=False, dashboard=False, cache=False)
+    g, t_group = timed(lambda: analyze(csv, "revenue by region", options=cold))
+    f, t_fc = timed(lambda: analyze(csv, "forecast next quarter's revenue", options=cold))
+    d, t_dash = timed(lambda: analyze(csv, "monthly revenue by region", artifact_dir=outdir / "da",
+                                      options=AnalyzeOptions(cache=False)))
+    # warm: the table was loaded by an earlier question in the session (the cache keys on path/size/mtime)
+    clear_cache()
+    analyze(csv, "how many orders", options=AnalyzeOptions(charts=False, dashboard=False))
+    warm = AnalyzeOptions(charts=False, dashboard=False)
+    _, w_group = timed(lambda: analyze(csv, "revenue by region", options=warm))
+    _, w_fc = timed(lambda: analyze(csv, "forecast next quarter's revenue", options=warm))
+    _, w_dash = timed(lambda: analyze(csv, "monthly revenue by region", artifact_dir=outdir / "da2"))
+    clear_cache()
     return {
         "grouped_metric_s": t_group, "grouped_steps": g.data["timings"],
         "forecast_s": t_fc, "forecast_steps": f.data["timings"], "forecast_model": f.data["result"]["forecast"]["model"],
         "dashboard_s": t_dash, "dashboard_steps": d.data["timings"], "dashboard_artifacts": d.data["artifacts"],
+        "warm": {"grouped_metric_s": round(w_group, 4), "forecast_s": round(w_fc, 4), "dashboard_s": round(w_dash, 4)},
         "_group": {r["region"]: r["value"] for r in g.data["result"]["table"]},
         "_forecast": [r["forecast"] for r in f.data["result"]["forecast"]["forecast"]],
     }
@@ -145,7 +156,8 @@ def main() -> None:
         "deepanalyze": {k: (round(v, 4) if isinstance(v, float) else v) for k, v in da.items() if not k.startswith("_")},
         "pandas": {k: round(v, 4) for k, v in pdr.items() if not k.startswith("_")},
         "speedup_vs_pandas": {k: round(pdr[k] / da[k], 2) for k in GOALS},
-        "goals_s": GOALS, "goals_met": {k: da[k] <= g for k, g in GOALS.items()},
+        "goals_s": GOALS, "goals_met_cold": {k: da[k] <= g for k, g in GOALS.items()},
+        "goals_met_warm": {k: da["warm"][k] <= g for k, g in GOALS.items()},
         "answers_agree": {"grouped_metric": True, "forecast": agree_fc},
     }
     a.out.parent.mkdir(parents=True, exist_ok=True)

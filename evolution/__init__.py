@@ -11,13 +11,13 @@ from .genome import Genome, TunableSpec, Variant, VariantScores, parse_tunables
 from .hooks import load_hooks
 from .operators import Operator, OperatorContext, available_operators, build_operators, register_operator
 from .promotion import HoldoutScores, PromotionReport
-from .sandbox import SandboxLimits, SandboxOutcome, network_namespace_available, run_sandboxed
+from .sandbox import ForkServer, SandboxLimits, SandboxOutcome, network_namespace_available, run_sandboxed
 from .selection import ConvergenceRules, Objectives, nondominated_sort, pareto_front
 from .versions import active_version, history, load_promoted_config, rollback, write_version
 
 __all__ = [
     "Archive", "ConvergenceRules", "Evaluation", "Evaluator", "EvolutionConfig", "EvolutionEngine",
-    "EvolutionResult", "Genome", "HoldoutScores", "Objectives", "Operator", "OperatorContext", "PromotionReport",
+    "EvolutionResult", "ForkServer", "Genome", "HoldoutScores", "Objectives", "Operator", "OperatorContext", "PromotionReport",
     "SandboxLimits", "SandboxOutcome", "TunableSpec", "Variant", "VariantScores", "active_version",
     "archive_path", "available_operators", "build_operators", "history", "load_hooks", "load_promoted_config",
     "network_namespace_available", "nondominated_sort", "pareto_front", "parse_tunables", "record_trajectory",

@@ -95,6 +95,9 @@ class Policy:
         elif event in _PATH_EVENTS:
             if event == "sqlite3.connect" and args and "mode=ro" in str(args[0]):
                 return
+            if event == "os.mkdir" and args and isinstance(args[0], (str, bytes, os.PathLike)) \
+                    and os.path.isdir(args[0]):
+                return  # makedirs(exist_ok=True) on an existing dir creates nothing
             for i in _PATH_EVENTS[event]:
                 if i < len(args) and not self._inside(args[i]):
                     self.deny(f"{event} outside the working dir: {args[i]!r}")

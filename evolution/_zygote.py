@@ -33,6 +33,7 @@ PRELOAD = (
     "genesis_agents.infrastructure.eval.loader",
     "genesis_agents.infrastructure.stages",
     "genesis_agents.infrastructure.llm",
+    "matplotlib.font_manager",  # builds the shared font list here, once (it would spawn fc-list)
 )
 
 

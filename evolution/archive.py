@@ -308,6 +308,8 @@ def record_trajectory(agent: str, task: Any, result: Any, *, settings: Any = Non
         outcome = result
     else:
         outcome = {"text": str(result)}
+    if plan is None and isinstance(outcome.get("plan"), dict):
+        plan = outcome["plan"]  # a RunResult carries its plan: outcome -> plan logging
     status = str(outcome.get("status", "ok"))
     if success is None:
         success = status in ("ok", "succeeded")

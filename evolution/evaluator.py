@@ -57,7 +57,10 @@ class Evaluator:
         launcher: Launcher = "forkserver",
     ) -> None:
         self.agent_ref = agent_ref
-        self.suites = [str(Path(suite).resolve())] + [str(Path(s).resolve()) for s in safety_suites]
+        from ..infrastructure.eval.loader import resolve_suite_path
+
+        # files or built-in suite names; absolute paths, because the child runs in another directory
+        self.suites = [str(resolve_suite_path(s)) for s in (suite, *safety_suites)]
         self.limits = limits or SandboxLimits()
         self.workers = max(1, workers)
         self.executor = executor

@@ -32,6 +32,22 @@ def import_ref(ref: str) -> Any:
     return obj
 
 
+def warm_up(agent_cls: Any) -> None:
+    """Do, before the audit hook, what trusted libraries would otherwise do lazily and be refused for:
+    matplotlib builds its font list with ``fc-list`` on first use; an agent may add its own
+    ``sandbox_warmup()`` (e.g. load a model file into memory)."""
+    try:  # a core dependency, used lazily by agents that draw charts
+        import matplotlib
+
+        matplotlib.use("Agg")
+        import matplotlib.font_manager
+    except ImportError:
+        pass
+    warm = getattr(agent_cls, "sandbox_warmup", None)
+    if callable(warm):
+        warm()
+
+
 def prepare(payload: dict[str, Any], workdir: str) -> dict[str, Any]:
     import platform
 
@@ -41,6 +57,7 @@ def prepare(payload: dict[str, Any], workdir: str) -> dict[str, Any]:
 
     platform.platform(), platform.processor()  # cached now: later calls would spawn `uname`
     agent_cls = import_ref(payload["agent_ref"])
+    warm_up(agent_cls)
     suites = [load_suite(p) for p in payload["suites"]]
     return {"agent_cls": agent_cls, "suites": suites}
 

@@ -99,6 +99,14 @@ def _limit_child(limits: SandboxLimits) -> None:
     resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
 
 
+def _shared_cache() -> Path:
+    """Caches that trusted libraries fill *before* the audit hook (matplotlib's font list), shared by all
+    sandboxes so that no child has to rebuild them (which would spawn ``fc-list``)."""
+    path = Path(tempfile.gettempdir()) / "genesis-sandbox-cache" / "matplotlib"
+    path.mkdir(parents=True, exist_ok=True)
+    return path
+
+
 def _child_env(workdir: Path) -> dict[str, str]:
     keep = ("PATH", "LANG", "LC_ALL", "PYTHONPATH", "VIRTUAL_ENV", "HF_HOME", "TRANSFORMERS_OFFLINE",
             "HF_HUB_OFFLINE", "SENTENCE_TRANSFORMERS_HOME", "TORCH_HOME")
@@ -107,6 +115,7 @@ def _child_env(workdir: Path) -> dict[str, str]:
         "HOME": str(workdir), "TMPDIR": str(workdir / "tmp"), "PYTHONDONTWRITEBYTECODE": "1",
         "PYTHONHASHSEED": "0", "HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1", "OMP_NUM_THREADS": "1",
         "MKL_NUM_THREADS": "1", "TOKENIZERS_PARALLELISM": "false", "NO_PROXY": "*",
+        "MPLCONFIGDIR": str(_shared_cache()), "MPLBACKEND": "Agg",
     })
     return env
 

@@ -48,6 +48,9 @@ class GenesisSettings(BaseSettings):
     router_rules: Path | None = Field(default=None, description="YAML rules file for the HALO router")
     fallback_agent: str | None = None
     disabled_plugins: list[str] = Field(default_factory=list)
+    record_trajectories: bool = Field(
+        default=False, description="log every finished subtask to the SE-Darwin trajectory pool (production insights)"
+    )
     otel_endpoint: str | None = Field(default=None, description="OTLP/HTTP traces endpoint, e.g. http://localhost:4318")
 
     # memory backends

@@ -578,6 +578,8 @@ class AgentContext(abc.ABC):
     agent_name: str
     upstream: dict[str, AgentResult]
     """Results of the subtasks this one depends on (data flow), keyed by subtask id."""
+    settings: Any
+    """The host's ``GenesisSettings`` (data dir, limits), so agents never re-read the environment."""
 
     @property
     @abc.abstractmethod

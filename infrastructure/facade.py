@@ -305,9 +305,28 @@ class Genesis:
             self.runs.finish(result)
             if self._otel is not None:
                 self._otel.export(result.run_id, result.trace)
+            if self.settings.record_trajectories:
+                self._record_trajectories(result)
             return result
         finally:
             self.runtime.scopes.pop(scope.run_id, None)
+
+    def _record_trajectories(self, result: RunResult) -> None:
+        """Feed real outcomes (successes and failures) to SE-Darwin's trajectory pool."""
+        from genesis_agents.evolution import record_trajectory
+
+        plan = result.plan.model_dump(mode="json") if result.plan else None
+        subs = result.plan.by_id() if result.plan else {}
+        for sub in result.results:
+            if sub.agent is None:
+                continue
+            outcome = sub.result if sub.result is not None else {"status": sub.status, "error": sub.error}
+            try:
+                record_trajectory(sub.agent, subs[sub.subtask_id].text if sub.subtask_id in subs else result.task.text,
+                                  outcome, settings=self.settings, run_id=result.run_id, plan=plan,
+                                  success=sub.status == "succeeded")
+            except Exception:  # noqa: BLE001 - insight logging must never fail a run
+                log.exception("could not record trajectory of run %s", result.run_id)
 
     def cancel(self, run_id: str) -> bool:
         """Cancel a running run: running agents are cancelled, pending subtasks are not started."""

@@ -136,6 +136,7 @@ class RunContext(AgentContext):
         self.agent_name = agent_name
         self.subtask_id = subtask_id
         self.upstream = upstream
+        self.settings = runtime.settings
         self.ancestors = ancestors
         self.spans = spans
         self.parent_span = parent_span

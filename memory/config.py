@@ -43,8 +43,12 @@ class MemoryConfig(BaseModel):
     sweep_every_s: float = Field(default=60.0, ge=0, description="TTL sweep at most this often (on writes)")
 
     # retrieval
-    rrf_k: int = Field(default=60, ge=1)
-    signal_weights: dict[str, float] = Field(default_factory=dict, description="per-signal RRF weights")
+    rrf_k: int = Field(default=20, ge=1, description="RRF constant: smaller trusts top ranks more")
+    signal_weights: dict[str, float] = Field(
+        default_factory=lambda: {"vector": 1.0, "keyword": 1.0, "graph": 2.0},
+        description="per-signal RRF weights; the graph counts double because its hits are anchored on entities "
+                    "the query names (measured in benchmarks/memory/quality.py)",
+    )
     candidate_depth: int = Field(default=50, ge=1, description="hits each signal contributes before fusion")
     graph_hops: int = Field(default=2, ge=1, le=4)
     graph_decay: float = Field(default=0.5, gt=0, le=1)

@@ -642,15 +642,16 @@ class HybridMemory(SyncHelpers):
         return {canonical: key for key, (canonical, _name) in found.items()}
 
     def _graph_rank(self, ns: str, query: str, seed_items: list[str]) -> list[str]:
-        """Weighted multi-hop walk: entities the query names (weight 1) and the top vector hits mention
-        (weight ``decay``), spread ``graph_hops`` hops with ``decay`` per hop (an edge whose predicate the
+        """Weighted multi-hop walk: entities the query names (weight 1) - or, if it names none, those the
+        top vector hits mention (weight ``decay``) - spread ``graph_hops`` hops with ``decay`` per hop (an edge whose predicate the
         query uses keeps its full weight); each item scores the weights of the entities it mentions, damped
         by how many items mention them (hubs say little)."""
         assert self.graph is not None
         decay = self.config.graph_decay
         weights: dict[str, float] = {key: 1.0 for key in self.query_entities(ns, query)}
-        for _item, key in self.graph.item_entities(ns, seed_items):
-            weights.setdefault(key, decay)
+        if not weights:  # the query names no known entity: start from what the best vector hits mention
+            for _item, key in self.graph.item_entities(ns, seed_items):
+                weights.setdefault(key, decay)
         if not weights:
             return []
         frontier = dict(weights)

@@ -37,6 +37,9 @@ from .text import BM25Index, cosine, edge_weight, entity_key, mentions, tokenize
 
 GRAPH_DECAY = 0.5
 """Weight lost per hop when the graph walk scores items mentioning reached entities."""
+RRF_K = 20
+SIGNAL_WEIGHTS = {"vector": 1.0, "keyword": 1.0, "graph": 2.0}
+"""The same fusion defaults as ``MemoryConfig`` (see benchmarks/memory/quality.py)."""
 
 
 class _Namespace:
@@ -200,7 +203,7 @@ class InProcessMemory(SyncHelpers):
             if mode in ("hybrid", "graph"):
                 seeds = rankings.get("vector", [])[:3] if mode == "hybrid" else []
                 rankings["graph"] = self._graph(space, query, allowed, seeds)[:depth]
-            fused = rrf(rankings)[:k]
+            fused = rrf(rankings, k=RRF_K, weights=SIGNAL_WEIGHTS)[:k]
             return [MemoryHit(item=space.items[i], score=round(s, 6), signals=sig) for i, s, sig in fused]
 
     def _vector(self, space: _Namespace, query: str, allowed: set[str]) -> list[str]:
@@ -213,10 +216,11 @@ class InProcessMemory(SyncHelpers):
         words = word_text(query)
         query_words = set(tokenize(query))
         start: dict[str, float] = {key: 1.0 for key in space.mentioned_by if mentions(words, key)}
-        for item_id in seed_items:
-            for key, ids in space.mentioned_by.items():
-                if item_id in ids:
-                    start.setdefault(key, GRAPH_DECAY)
+        if not start:  # the query names no known entity: start from what the best vector hits mention
+            for item_id in seed_items:
+                for key, ids in space.mentioned_by.items():
+                    if item_id in ids:
+                        start.setdefault(key, GRAPH_DECAY)
         weights: dict[str, float] = dict(start)
         frontier = deque((key, 0) for key in start)
         while frontier:

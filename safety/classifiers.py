@@ -156,7 +156,7 @@ class SafetyModels:
         tmp = path.with_suffix(".tmp.npz")
         np.savez_compressed(
             tmp,
-            support=self.request.support, dual=self.request.dual, cat_w=self.request.cat_w,
+            support=self.request.support.astype(np.float16), dual=self.request.dual, cat_w=self.request.cat_w,
             cat_b=self.request.cat_b,
             req_scalars=np.array([self.request.intercept, self.request.gamma, self.request.platt_a,
                                   self.request.platt_b], np.float64),
@@ -174,7 +174,7 @@ class SafetyModels:
             z = np.load(path, allow_pickle=False)
             meta = json.loads(str(z["meta"]))
             s = z["req_scalars"]
-            req = RequestModel(z["support"], z["dual"], float(s[0]), float(s[1]), float(s[2]), float(s[3]),
+            req = RequestModel(z["support"].astype(np.float32), z["dual"], float(s[0]), float(s[1]), float(s[2]), float(s[3]),
                                z["cat_w"], z["cat_b"], tuple(meta.pop("categories")))
             ref = RefusalModel(z["ref_idx"], z["ref_val"], z["ref_cue_w"], float(z["ref_intercept"][0]))
             th = Thresholds(**meta.pop("thresholds"))

@@ -16,10 +16,11 @@ def dynamic_improvement_reward(before: Verdict, after: Verdict) -> float:
     return round(after.score - before.score, 6)
 
 
-def is_improvement(before: Verdict, after: Verdict, *, min_gain: float = 1e-6) -> bool:
+def is_improvement(before: Verdict, after: Verdict, *, min_gain: float = 0.1) -> bool:
     """A revision is accepted when the feedback agent rates it better: a better label class, or the same
-    class with a higher quality score. A revision never trades an over-refusal for an unsafe response."""
+    class with a quality score higher by at least ``min_gain`` (a reworded refusal that is still a refusal
+    is not an improvement). A revision never trades an over-refusal for an unsafe response."""
     rb, ra = _KIND_RANK[before.kind], _KIND_RANK[after.kind]
     if ra != rb:
         return ra > rb
-    return dynamic_improvement_reward(before, after) > min_gain
+    return dynamic_improvement_reward(before, after) >= min_gain

@@ -43,6 +43,7 @@ class AnalyzeOptions(BaseModel):
     charts: bool = True
     dashboard: bool = True
     use_llm_sql: bool = True
+    use_llm_narrative: bool = True
     max_bytes: int = Field(default=2 * 1024**3, ge=1)
     threads: int | None = Field(default=None, ge=1)
     cache: bool = Field(default=True, description="reuse the loaded table and schema for unchanged local files")
@@ -170,6 +171,13 @@ def analyze(source: Any, question: str, *, artifact_dir: Path | None = None, llm
             | set(plan.columns)
         warnings = [f"{c.name}: {c.note}" for c in schema.columns if c.non_numeric and (c.name in used or plan.operation == "describe")]
         text = narrate(plan, result, notes=notes, warnings=warnings)
+        narrative_source = "rules"
+        if llm is not None and opts.use_llm_narrative:
+            better = _llm_narrative(llm, question, text)
+            if better is not None:
+                text, narrative_source = better, "llm"
+            else:
+                notes.append("the model's narrative was not used (it failed, or used numbers not in the data)")
         findings = findings_for(plan, result)
         chart = result.pop("chart", None)
         data = {
@@ -188,6 +196,7 @@ def analyze(source: Any, question: str, *, artifact_dir: Path | None = None, llm
             "chart_data": _chart_data(chart, plan),
             "notes": notes,
             "warnings": warnings,
+            "narrative_source": narrative_source,
             "data_quality": schema.data_quality(),
             "schema": [{"name": c.name, "role": c.role, "dtype": c.dtype, "distinct": c.n_distinct,
                         "missing": c.n_null, **({"date_format": c.date_format, "day_first": c.day_first}
@@ -228,7 +237,7 @@ def _plan_and_run(con, schema: Schema, question: str, llm: Any, opts: AnalyzeOpt
     if op in ("forecast", "anomalies"):
         notes: list[str] = []
         grain, rows = _time_series_for(con, plan, notes)
-        plan.grain = grain
+        plan.grain = grain  # type: ignore[assignment]  # auto_grain returns one of the Grain literals
         vals = [r["value"] for r in rows]
         periods = [r["period"] for r in rows]
         label = plan.metric.label if plan.metric else "value"
@@ -255,6 +264,27 @@ def _plan_and_run(con, schema: Schema, question: str, llm: Any, opts: AnalyzeOpt
     if op in ("group", "rank"):
         return fn(con, plan, schema, limit=opts.max_groups), plan, llm_note
     return fn(con, plan, schema), plan, llm_note
+
+
+def _llm_narrative(llm: Any, question: str, reference: str) -> str | None:
+    """Let the model rephrase the computed answer; keep it only if every number it uses is in the reference."""
+    from langchain_core.messages import HumanMessage, SystemMessage
+
+    from .narrative import numbers_supported
+
+    try:
+        reply = llm.invoke([
+            SystemMessage(content="Rewrite the analysis below as a short answer for a business reader. Use only "
+                                  "numbers that appear in it, written exactly as they appear. Keep the notes "
+                                  "and warnings. No new facts."),
+            HumanMessage(content=f"Question: {question}\n\nAnalysis:\n{reference}")])
+    except Exception:  # noqa: BLE001 - the computed narrative stands on its own
+        return None
+    text = reply.content if isinstance(reply.content, str) else str(reply.content)
+    text = text.strip()
+    if not text or not numbers_supported(text, reference + "\n" + question):
+        return None
+    return text
 
 
 def _headline(plan: AnalysisPlan, r: dict[str, Any]) -> dict[str, Any] | None:
@@ -288,15 +318,16 @@ def _chart_data(chart: dict[str, Any] | None, plan: AnalysisPlan) -> dict[str, A
     """Compact series for animation: {title, kind, labels, values, unit, x_label, y_label[, series|forecast]}."""
     if not chart:
         return None
-    out = {k: chart.get(k) for k in ("title", "kind", "labels", "values", "unit", "x_label", "y_label")}
-    out["labels"] = [str(x) for x in out["labels"] or []]
-    out["values"] = [jsonable(v) for v in out["values"] or []]
+    out: dict[str, Any] = {k: chart.get(k) for k in ("title", "kind", "unit", "x_label", "y_label")}
+    labels = [str(x) for x in chart.get("labels") or []]
+    values = [jsonable(v) for v in chart.get("values") or []]
     for k in ("series", "forecast", "lower", "upper", "matrix", "columns"):
         if k in chart:
             out[k] = chart[k]
-    if len(out["labels"]) > 500:  # keep it compact: the tail is what a video shows
-        out["labels"], out["values"] = out["labels"][-500:], out["values"][-500:]
+    if len(labels) > 500:  # keep it compact: the tail is what a video shows
+        labels, values = labels[-500:], values[-500:]
         out["truncated"] = True
+    out["labels"], out["values"] = labels, values
     return out
 
 
@@ -356,7 +387,8 @@ def _render(outdir: Path, plan: AnalysisPlan, result: dict[str, Any], chart: dic
             for d in result["drivers"]:
                 tables.append((f"Change by {d['dimension']}", d["segments"], {"current": unit, "baseline": unit, "delta": unit}))
         profile = [{"column": s["name"], "role": s["role"], "type": s["dtype"], "distinct": s["distinct"],
-                    "missing": s["missing"], "not numbers": (schema.get(s["name"]).non_numeric or "")} for s in data["schema"]]
+                    "missing": s["missing"], "not numbers": data["data_quality"].get(s["name"], {}).get("non_numeric", "")}
+                   for s in data["schema"]]
         out.append(dashboard.build(outdir / "dashboard.html", title="DeepAnalyze: " + data["question"][:80],
                                    question=data["question"], narrative=text, kpis=kpis, notes=data["notes"],
                                    warnings=data["warnings"], charts=pngs, tables=tables, sql=data.get("sql"),

@@ -46,9 +46,9 @@ def detect(values: list[float | None], periods: list[str], *, grain: str, thresh
     mad = np.median(np.abs(resid - med))
     scale = 1.4826 * mad if mad > 0 else 1.2533 * np.mean(np.abs(resid - med))
     z = (resid - med) / scale if scale > 0 else np.zeros_like(resid)
-    found = [{"period": periods[i], "value": float(y.iloc[i]), "expected": float(expected[i]), "z": float(z[i]),
-              "direction": "high" if z[i] > 0 else "low"}
-             for i in range(len(y)) if abs(z[i]) > threshold]
-    found.sort(key=lambda a: -abs(a["z"]))
+    found: list[dict[str, Any]] = [
+        {"period": periods[i], "value": float(y.iloc[i]), "expected": float(expected[i]), "z": float(z[i]),
+         "direction": "high" if z[i] > 0 else "low"} for i in range(len(y)) if abs(z[i]) > threshold]
+    found.sort(key=lambda a: -abs(float(a["z"])))
     return {"method": method, "threshold": threshold, "points": len(y), "anomalies": found,
             "expected": [float(e) for e in expected]}

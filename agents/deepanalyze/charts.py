@@ -16,7 +16,7 @@ def _fmt(unit: str):
         return FuncFormatter(lambda v, _: f"{100 * v:.0f}%")
     if unit == "percent":
         return FuncFormatter(lambda v, _: f"{v:.0f}%")
-    return FuncFormatter(lambda v, _: f"{v:,.0f}" if abs(v) >= 100 else f"{v:,.2f}")
+    return FuncFormatter(lambda v, _: f"{v:,.0f}" if abs(v) >= 10 or float(v).is_integer() else f"{v:,.2f}")
 
 
 def _dates(labels: list[Any]) -> list[Any]:

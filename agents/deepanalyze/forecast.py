@@ -84,7 +84,7 @@ def forecast(values: list[float | None], periods: list[str], *, grain: str, hori
             have=len(y), need=need)
     season = SEASON.get(grain, 1)
     train, test = y[:-horizon], y[-horizon:]
-    backtest = []
+    backtest: list[dict[str, Any]] = []
     # tiny models: BLAS threads only add contention (10x slower on a busy 2-core machine)
     from threadpoolctl import threadpool_limits
 
@@ -99,7 +99,7 @@ def forecast(values: list[float | None], periods: list[str], *, grain: str, hori
                 backtest.append({"model": name, **_scores(test, pred)})
             except Exception as exc:  # noqa: BLE001 - a candidate that cannot be fitted is reported, not fatal
                 backtest.append({"model": name, "error": f"{type(exc).__name__}: {str(exc)[:120]}"})
-        naive = {"model": "seasonal_naive" if season > 1 and len(train) >= season else "naive",
+        naive: dict[str, Any] = {"model": "seasonal_naive" if season > 1 and len(train) >= season else "naive",
                  **_scores(test, _naive(train, horizon, season))}
         ok = [b for b in backtest if "mae" in b]
         if not ok:
@@ -114,5 +114,5 @@ def forecast(values: list[float | None], periods: list[str], *, grain: str, hori
     return {"model": best["model"], "grain": grain, "horizon": horizon, "interval": 1 - alpha,
             "forecast": rows, "total_forecast": float(np.sum(mean)),
             "backtest": {"holdout_points": horizon, "models": backtest, "naive": naive, "chosen": best["model"],
-                         "chosen_mae": best["mae"], "beats_naive": best["mae"] <= naive["mae"]},
+                         "chosen_mae": best["mae"], "beats_naive": bool(best["mae"] <= (naive["mae"] or 0.0))},
             "history_points": len(y)}

@@ -34,7 +34,7 @@ class LoadedTable:
     _tmp: list[str] = field(default_factory=list)
 
     def row_count(self) -> int:
-        return int(self.con.execute("SELECT count(*) FROM raw").fetchone()[0])
+        return int(self.con.execute("SELECT count(*) FROM raw").fetchall()[0][0])
 
     def close(self) -> None:
         for p in self._tmp:
@@ -232,7 +232,7 @@ def _load_sqlite(con: duckdb.DuckDBPyConnection, path: Path, table: str | None, 
     with sqlite3.connect(uri, uri=True) as sq:
         names = [r[0] for r in sq.execute("SELECT name FROM sqlite_master WHERE type IN ('table','view') "
                                           "AND name NOT LIKE 'sqlite_%'")]
-        counts = [(n, sq.execute(f'SELECT count(*) FROM "{n}"').fetchone()[0]) for n in names]
+        counts = [(n, sq.execute(f'SELECT count(*) FROM "{n}"').fetchall()[0][0]) for n in names]
         name, note = _pick_table(counts, table, path.name)
         if note:
             lt.notes.append(note)

@@ -8,6 +8,7 @@ findings all read these dicts.
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
@@ -59,13 +60,20 @@ def _metric(plan: AnalysisPlan) -> Metric:
     return plan.metric
 
 
+def date_col(plan: AnalysisPlan) -> str:
+    """The plan's date column, quoted; time operations are only planned when one exists."""
+    if not plan.date_column:
+        raise BadInputError("this question needs a date column, and the table has none", field="question")
+    return qi(plan.date_column)
+
+
 def _bucket(plan: AnalysisPlan, grain: str) -> str:
-    return f"date_trunc('{grain}', {qi(plan.date_column)})"
+    return f"date_trunc('{grain}', {date_col(plan)})"
 
 
 def auto_grain(con: duckdb.DuckDBPyConnection, plan: AnalysisPlan, *, min_points: int = 12) -> str:
-    lo, hi = con.execute(f"SELECT min({qi(plan.date_column)}), max({qi(plan.date_column)}) FROM t"
-                         f"{where_sql(plan)}").fetchone()
+    lo, hi = con.execute(f"SELECT min({date_col(plan)}), max({date_col(plan)}) FROM t"
+                         f"{where_sql(plan)}").fetchall()[0]
     if lo is None:
         return "month"
     days = (hi - lo).days if hasattr(hi - lo, "days") else 0
@@ -89,7 +97,7 @@ def op_aggregate(con: duckdb.DuckDBPyConnection, plan: AnalysisPlan, schema: Sch
     if m.unit == "rate" and m.agg == "rate":
         col = m.columns[0]
         pos = con.execute(f"SELECT count(*) FILTER (WHERE {flag_sql(col)} = 1), count({flag_sql(col)}) "
-                          f"FROM t{where_sql(plan)}").fetchone()
+                          f"FROM t{where_sql(plan)}").fetchall()[0]
         out["positives"], out["counted"] = int(pos[0]), int(pos[1])
     if row["n"] == 0:
         out["empty"] = True
@@ -106,7 +114,7 @@ def op_group(con: duckdb.DuckDBPyConnection, plan: AnalysisPlan, schema: Schema,
     sql = (f"SELECT {sel_dims}, {m.sql} AS value, COUNT(*) AS n FROM t{where_sql(plan)} "
            f"GROUP BY ALL ORDER BY {order}, {sel_dims} LIMIT {n_limit}")
     rows = records(con, sql)
-    total_groups = con.execute(f"SELECT count(*) FROM (SELECT {sel_dims} FROM t{where_sql(plan)} GROUP BY ALL)").fetchone()[0]
+    total_groups = con.execute(f"SELECT count(*) FROM (SELECT {sel_dims} FROM t{where_sql(plan)} GROUP BY ALL)").fetchall()[0][0]
     overall = records(con, f"SELECT {m.sql} AS value, COUNT(*) AS n FROM t{where_sql(plan)}")[0]
     for r in rows:
         r["value"] = r.pop("value")
@@ -129,7 +137,7 @@ def series(con: duckdb.DuckDBPyConnection, plan: AnalysisPlan, grain: str, perio
     b = _bucket(plan, grain)
     g = f", {qi(group)} AS grp" if group else ""
     where = where_sql(plan, period, use_period=use_period)
-    extra = f"{' AND' if where else ' WHERE'} {qi(plan.date_column)} IS NOT NULL"
+    extra = f"{' AND' if where else ' WHERE'} {date_col(plan)} IS NOT NULL"
     sql = f"SELECT {b} AS period{g}, {m.sql} AS value, COUNT(*) AS n FROM t{where}{extra} GROUP BY ALL ORDER BY 1"
     return records(con, sql)
 
@@ -223,10 +231,10 @@ def is_partial(con: duckdb.DuckDBPyConnection, plan: AnalysisPlan, grain: str, r
 
 
 def _partial_last(con: duckdb.DuckDBPyConnection, plan: AnalysisPlan, grain: str) -> bool:
-    hi = con.execute(f"SELECT max({qi(plan.date_column)}) FROM t{where_sql(plan)}").fetchone()[0]
+    hi = con.execute(f"SELECT max({date_col(plan)}) FROM t{where_sql(plan)}").fetchall()[0][0]
     if hi is None:
         return False
-    nxt = con.execute(f"SELECT date_trunc('{grain}', ?::TIMESTAMP) + INTERVAL 1 {grain}", [hi]).fetchone()[0]
+    nxt = con.execute(f"SELECT date_trunc('{grain}', ?::TIMESTAMP) + INTERVAL 1 {grain}", [hi]).fetchall()[0][0]
     return (nxt - hi).days > 1 if grain != "day" else False
 
 
@@ -235,7 +243,7 @@ def op_compare(con: duckdb.DuckDBPyConnection, plan: AnalysisPlan, schema: Schem
     cur_p, base_p = plan.period, plan.compare_to
     if cur_p is None:
         # 'what changed recently': the latest complete month vs the one before
-        hi = con.execute(f"SELECT max({qi(plan.date_column)}) FROM t").fetchone()[0] if plan.date_column else None
+        hi = con.execute(f"SELECT max({date_col(plan)}) FROM t").fetchall()[0][0] if plan.date_column else None
         if hi is None:
             return op_group(con, plan, schema) if plan.group_by else op_aggregate(con, plan, schema)
         from .parser import _add_months, _previous_period
@@ -298,11 +306,11 @@ def op_drivers(con: duckdb.DuckDBPyConnection, plan: AnalysisPlan, schema: Schem
                             field="question")
     tcol = m.columns[0]
     y = flag_sql(tcol) if is_rate else qi(tcol)
-    overall_row = con.execute(f"SELECT AVG({y}), COUNT({y}), VAR_POP({y}) FROM t{w}").fetchone()
+    overall_row = con.execute(f"SELECT AVG({y}), COUNT({y}), VAR_POP({y}) FROM t{w}").fetchall()[0]
     overall, n_all, var_all = overall_row
     if not n_all:
         raise BadInputError("no rows with a value for the target", field="question")
-    results = []
+    results: list[dict[str, Any]] = []
     for c in schema.columns:
         if c.name in m.columns or c.role in ("id", "text", "date") or c.n_distinct <= 1:
             continue
@@ -325,16 +333,16 @@ def op_drivers(con: duckdb.DuckDBPyConnection, plan: AnalysisPlan, schema: Schem
             results.append({"column": c.name, "kind": "categorical", "measure": measure, "strength": strength,
                             "segments": rows[:10], "top_segment": rows[0]})
         elif c.role in ("numeric", "money", "percent"):
-            r = con.execute(f"SELECT corr({qi(c.name)}, {y}), AVG({qi(c.name)}) FILTER (WHERE {y} = 1), "
-                            f"AVG({qi(c.name)}) FILTER (WHERE {y} = 0) FROM t{w}").fetchone()
-            if r[0] is None or (isinstance(r[0], float) and math.isnan(r[0])):
+            cr = con.execute(f"SELECT corr({qi(c.name)}, {y}), AVG({qi(c.name)}) FILTER (WHERE {y} = 1), "
+                             f"AVG({qi(c.name)}) FILTER (WHERE {y} = 0) FROM t{w}").fetchall()[0]
+            if cr[0] is None or (isinstance(cr[0], float) and math.isnan(cr[0])):
                 continue
-            entry = {"column": c.name, "kind": "numeric", "measure": "pearson_r", "strength": abs(r[0]),
-                     "correlation": r[0]}
+            entry: dict[str, Any] = {"column": c.name, "kind": "numeric", "measure": "pearson_r",
+                                     "strength": abs(cr[0]), "correlation": cr[0]}
             if is_rate:
-                entry["mean_if_target"], entry["mean_if_not"] = r[1], r[2]
+                entry["mean_if_target"], entry["mean_if_not"] = cr[1], cr[2]
             results.append(entry)
-    results.sort(key=lambda d: -d["strength"])
+    results.sort(key=lambda d: -float(d["strength"]))
     top = results[:10]
     return {"target": tcol, "metric": m.label, "overall": overall, "n": n_all, "drivers": top,
             "sql": f"-- per column: SELECT col, AVG({y}), COUNT(*) FROM t{w} GROUP BY col",
@@ -356,7 +364,7 @@ def op_correlation(con: duckdb.DuckDBPyConnection, plan: AnalysisPlan, schema: S
     r = records(con, sql)[0]
     sp = con.execute(f"SELECT corr(ra, rb) FROM (SELECT rank() OVER (ORDER BY {val(a)}) AS ra, "
                      f"rank() OVER (ORDER BY {val(b)}) AS rb FROM t{w}{' AND' if w else ' WHERE'} "
-                     f"{val(a)} IS NOT NULL AND {val(b)} IS NOT NULL)").fetchone()[0]
+                     f"{val(a)} IS NOT NULL AND {val(b)} IS NOT NULL)").fetchall()[0][0]
     pts = records(con, f"SELECT {val(a)} AS x, {val(b)} AS y FROM t{w} USING SAMPLE 2000 ROWS (reservoir, 7)")
     strength = abs(r["pearson"] or 0)
     word = "strong" if strength >= 0.6 else "moderate" if strength >= 0.3 else "weak"
@@ -373,9 +381,9 @@ def op_cohort(con: duckdb.DuckDBPyConnection, plan: AnalysisPlan, schema: Schema
     ent = plan.entity
     multi = False
     if ent:
-        n, nd = con.execute(f"SELECT count(*), count(DISTINCT {qi(ent)}) FROM t{w}").fetchone()
+        n, nd = con.execute(f"SELECT count(*), count(DISTINCT {qi(ent)}) FROM t{w}").fetchall()[0]
         multi = n > nd * 1.05
-    if multi:
+    if multi and ent:
         e = qi(ent)
         base = f"SELECT {e} AS e, date_trunc('month', {d}) AS m FROM t{w}{' AND' if w else ' WHERE'} {d} IS NOT NULL"
         sql = (f"WITH a AS ({base}), f AS (SELECT e, min(m) AS cohort FROM a GROUP BY e), "
@@ -383,7 +391,7 @@ def op_cohort(con: duckdb.DuckDBPyConnection, plan: AnalysisPlan, schema: Schema
                f"SELECT cohort, age, count(*) AS active FROM act WHERE age <= {max_age} GROUP BY ALL ORDER BY 1, 2")
         rows = records(con, sql)
         sizes = {r["cohort"]: r["active"] for r in rows if r["age"] == 0}
-        matrix: dict[str, dict[int, float]] = {}
+        matrix: dict[str, dict[int, float | None]] = {}
         for r in rows:
             matrix.setdefault(r["cohort"], {})[r["age"]] = r["active"] / sizes[r["cohort"]] if sizes.get(r["cohort"]) else None
         table = [{"cohort": c, "size": sizes.get(c, 0), **{f"m{a}": v.get(a) for a in range(max_age + 1)}}
@@ -437,6 +445,6 @@ def _title(plan: AnalysisPlan, grain: str | None = None) -> str:
     return " ".join(parts)
 
 
-OPERATIONS = {"aggregate": op_aggregate, "group": op_group, "rank": op_group, "timeseries": op_timeseries,
+OPERATIONS: dict[str, Callable[..., dict[str, Any]]] = {"aggregate": op_aggregate, "group": op_group, "rank": op_group, "timeseries": op_timeseries,
               "growth": op_growth, "compare": op_compare, "drivers": op_drivers, "correlation": op_correlation,
               "cohort": op_cohort, "describe": op_describe}

@@ -11,6 +11,7 @@ from __future__ import annotations
 import calendar
 import re
 from datetime import datetime
+from typing import Any
 
 import duckdb
 from genesis_agents.infrastructure.errors import BadInputError
@@ -56,7 +57,7 @@ NUM_OPS = [("greater than or equal to", ">="), ("at least", ">="), ("more than",
 
 
 def _date_range(con: duckdb.DuckDBPyConnection, col: str) -> tuple[datetime, datetime] | None:
-    lo, hi = con.execute(f"SELECT min({qi(col)}), max({qi(col)}) FROM t").fetchone()
+    lo, hi = con.execute(f"SELECT min({qi(col)}), max({qi(col)}) FROM t").fetchall()[0]
     if lo is None:
         return None
     return (lo if isinstance(lo, datetime) else datetime(lo.year, lo.month, lo.day),
@@ -201,6 +202,21 @@ def parse_question(question: str, schema: Schema, con: duckdb.DuckDBPyConnection
                         order = "asc" if m.group(1) in ("lowest", "least", "smallest") else "desc"
                         q.consume(m.start(), len(q.text))
                         break
+    if top_n is None and op is None:
+        # "best selling product", "which customer bought the most"
+        bm1 = re.search(r"\b(?:(top|best|worst)[- ]?sell(?:ing|er)s?|most popular)\s+([a-z][a-z _\-]*?)"
+                        r"(?=$|[,?.;]|\s(?:in|for|during|by|from|last)\b)", q.text)
+        bm2 = re.search(r"\b(?:which|what)\s+([a-z]+)\s+(?:bought|spent|ordered|purchased|sold|spends|buys|"
+                        r"orders|generated|brought in|brings in)\s+(?:the\s+)?(most|least)\b", q.text)
+        bm = bm1 or bm2
+        if bm:
+            ent_phrase = bm1.group(2) if bm1 else bm.group(1)
+            least = "worst" in bm.group(0) or "least" in bm.group(0)
+            top_n, order, rank_entity = 1, ("asc" if least else "desc"), ent_phrase.strip()
+            qty = next((c for c in schema.columns if set(c.words) & {"quantity", "qty", "units"} and
+                        c.role in ("numeric", "money")), None)
+            rank_metric_phrase = ("total " + qty.label) if qty is not None and "sell" in bm.group(0) else "revenue"
+            q.consume(bm.start(), bm.end())
     if top_n is not None and op is None:
         op = "rank"
 
@@ -225,10 +241,13 @@ def parse_question(question: str, schema: Schema, con: duckdb.DuckDBPyConnection
                     date_col = named_date[0]
                     drange = _date_range(con, date_col.name)
                 continue
+            if _is_category_value(part, schema):
+                continue  # "paying by electronic check": a value to filter on, not a dimension
             col = _resolve_dimension(part, schema, interp)
             if col.name not in group_by:
                 group_by.append(col.name)
-        q.consume(gm.start(), gm.end())
+        if not all(_is_category_value(p, schema) for p in parts):
+            q.consume(gm.start(), gm.end())
 
     # grain adjectives ("monthly revenue", "over time", "trend")
     if grain is None:
@@ -239,8 +258,10 @@ def parse_question(question: str, schema: Schema, con: duckdb.DuckDBPyConnection
             grain = "auto"
 
     # ------------------------------------------------------------ filters
-    filters = _numeric_filters(q, schema, mentions)
+    filters = _target_filters(q, schema, interp)
+    filters += _numeric_filters(q, schema, mentions)
     filters += _value_filters(q, schema, group_by, interp)
+    share_of = re.search(r"\b(percent|percentage|share|proportion|fraction|ratio)\b|%\s*of\b", q.text)
 
     # ------------------------------------------------------------ metric
     metric = None
@@ -279,6 +300,22 @@ def parse_question(question: str, schema: Schema, con: duckdb.DuckDBPyConnection
                 interp.append(Interpretation(term="(none)", chosen="COUNT(*)",
                                              reason="no metric or column recognised in the question; counted rows"))
 
+    # "what percentage of customers are on month-to-month": the named values are the numerator, not a filter
+    value_filters = [f for f in filters if f.op in ("=", "in") and not isinstance(f.value, bool)]
+    if share_of and value_filters and (metric is None or metric.unit == "count") and op not in ("drivers", "forecast"):
+        cond = " AND ".join(f"({f.sql()})" for f in value_filters)
+        filters = [f for f in filters if f not in value_filters]
+        what = " / ".join(str(f.phrase or f.value) for f in value_filters)
+        if metric is not None and metric.agg == "count_distinct" and metric.columns:
+            ent = qi(metric.columns[0])
+            sql = f"COUNT(DISTINCT CASE WHEN {cond} THEN {ent} END) * 1.0 / NULLIF(COUNT(DISTINCT {ent}), 0)"
+        else:
+            sql = f"AVG(CASE WHEN {cond} THEN 1.0 ELSE 0.0 END)"
+        metric = Metric(name="share", label=f"share with {what}", sql=sql, unit="rate", agg="ratio", additive=False,
+                        columns=[f.column for f in value_filters])
+        interp.append(Interpretation(term="percentage", chosen=sql,
+                                     reason=f"share of rows where {what}, out of all rows in scope"))
+
     # "average quantity per order", "revenue per customer": per-entity normalisation, not thousands of groups
     if top_n is None and metric is not None:
         for g in list(group_by):
@@ -298,15 +335,30 @@ def parse_question(question: str, schema: Schema, con: duckdb.DuckDBPyConnection
 
     columns: list[str] = []
     if op == "correlation":
-        cols = [c for _, _, c in mentions if c.role in ("numeric", "money", "percent", "flag")]
-        if metric and metric.columns:
-            cols = [schema.get(n) for n in metric.columns if schema.get(n)] + [c for c in cols if c.name not in metric.columns]
-        columns = list(dict.fromkeys(c.name for c in cols))
+        named = [c.name for _, _, c in mentions if c.role in ("numeric", "money", "percent", "flag")]
+        first = [n for n in (metric.columns if metric else []) if schema.get(n) is not None]
+        columns = list(dict.fromkeys(first + named))
         if len(columns) < 2:
             raise BadInputError("a correlation needs two numeric columns", field="question",
                                 hint="e.g. 'correlation between tenure and monthly charges'")
         columns = columns[:2]
 
+    # "compare churn between DSL and fiber optic", "do customers with tech support churn less?": segments,
+    # not periods
+    yes_no = re.match(r"\s*(do|does|did|are|is|were|was)\b", ql)
+    if ((op == "compare" and period is None and compare_to is None) or (op is None and yes_no)) and not group_by:
+        dims = [f.column for f in filters if f.op == "in"] + [f.column for f in filters if f.op == "=" and op == "compare"]
+        dims += [c.name for _, _, c in mentions if c.role in ("categorical", "flag") and
+                 c.name not in (metric.columns if metric else []) and c.name not in dims]
+        if dims:
+            group_by = list(dict.fromkeys(dims))[:2]
+            filters = [f for f in filters if f.column not in group_by or f.op == "in"]
+            op = "group"
+            interp.append(Interpretation(term="compare", chosen=", ".join(group_by),
+                                         reason=f"compared segments of {', '.join(group_by)} side by side"))
+        elif op == "compare" and not date_col:
+            raise BadInputError("nothing to compare: name two periods or a column whose segments to compare",
+                                field="question", hint="e.g. 'compare 2023 vs 2022 revenue' or 'churn rate by contract'")
     if op is None:
         op = "timeseries" if grain else ("group" if group_by else "aggregate")
     if op in ("timeseries", "growth", "forecast", "anomalies", "cohort") and not date_col and op != "cohort":
@@ -316,8 +368,8 @@ def parse_question(question: str, schema: Schema, con: duckdb.DuckDBPyConnection
         compare_to = _previous_period(period)
     entity = None
     if op == "cohort":
-        ent = find_entity(schema, "customer") or next(iter(schema.by_role("id")), None)
-        entity = ent.name if ent else None
+        who = find_entity(schema, "customer") or next(iter(schema.by_role("id")), None)
+        entity = who.name if who else None
     return AnalysisPlan(question=question, operation=op, metric=metric, group_by=group_by,
                         date_column=date_col.name if date_col else None, grain=grain if grain != "auto" else None,
                         filters=filters, period=period, compare_to=compare_to, top_n=top_n, order=order,
@@ -325,6 +377,17 @@ def parse_question(question: str, schema: Schema, con: duckdb.DuckDBPyConnection
 
 
 # ------------------------------------------------------------------------------------------ helpers
+
+
+def _label(schema: Schema, name: str) -> str:
+    c = schema.get(name)
+    return c.label if c is not None else name
+
+
+def _is_category_value(part: str, schema: Schema) -> bool:
+    lv = re.sub(r"^(the|a|an)\s+", "", part.strip().lower())
+    return any(lv == v.lower() for c in schema.columns if c.role in ("categorical", "flag") for v in c.top_values
+               if v.lower() not in GENERIC_VALUES)
 
 
 def _grain_of(part: str) -> str | None:
@@ -490,6 +553,7 @@ def _metric_from_phrase(text: str, schema: Schema, interp: list[Interpretation],
             return column_metric(c, agg)
     if strict:
         col, it = resolve_column(text, schema, roles=("numeric", "money", "percent", "flag"), what="metric")
+        assert col is not None  # required=True raises instead of returning None
         if it:
             interp.append(it)
         return flag_rate_metric(col) if col.role == "flag" else column_metric(col, "sum" if col.role == "money" else "avg")
@@ -522,6 +586,26 @@ def _profit_sql(schema: Schema, interp: list[Interpretation]) -> tuple[str, list
     interp.append(Interpretation(term="profit", chosen=f"{r_cols[0]} - {cost.name}",
                                  reason=f"no profit column; profit = {it.chosen} - {cost.name}"))
     return f"({r_sql} - SUM({qi(cost.name)}))", r_cols + [cost.name]
+
+
+def _target_filters(q: _Q, schema: Schema, interp: list[Interpretation]) -> list[Filter]:
+    """'churned customers' / 'customers who left' -> target = yes; 'retained customers' -> target = no."""
+    tcol = next((c for c in schema.columns if c.is_target), None)
+    if tcol is None:
+        return []
+    asks_rate = re.search(r"\b(rate|how many|number of|count|percent|percentage|share|proportion|drives?|drivers?|"
+                          r"explain\w*|why|factors?)\b", q.text)
+    yes = re.search(r"\b(churned|churners|who (?:have )?(?:churned|left|cancell?ed)|lost customers|"
+                    r"(?:lost|lose|losing) (?:to|from|through|due to|because of) (?:churn\w*|attrition))\b", q.text)
+    no = re.search(r"\b(?:(?:non-?churned|retained|loyal|staying|remaining) customers|who (?:stayed|did not churn|"
+                   r"didn't churn|have not churned))\b", q.text)
+    if no:
+        q.consume(no.start(), no.end())
+        return [Filter(column=tcol.name, op="=", value=False, phrase=f"{tcol.label} = no")]
+    if yes and not asks_rate:
+        q.consume(yes.start(), yes.end())
+        return [Filter(column=tcol.name, op="=", value=True, phrase=f"{tcol.label} = yes")]
+    return []
 
 
 def _numeric_filters(q: _Q, schema: Schema, mentions: list) -> list[Filter]:
@@ -565,7 +649,7 @@ def _value_filters(q: _Q, schema: Schema, group_by: list[str], interp: list[Inte
                 hits.setdefault(lv, []).append((c, v, m.start(), m.end()))
     # longest values first so 'fiber optic' beats 'fiber'
     used: list[tuple[int, int]] = []
-    by_col: dict[str, list[str]] = {}
+    by_col: dict[str, list[Any]] = {}
     for lv in sorted(hits, key=len, reverse=True):
         options = hits[lv]
         s, e = options[0][2], options[0][3]
@@ -586,15 +670,15 @@ def _value_filters(q: _Q, schema: Schema, group_by: list[str], interp: list[Inte
     for c in schema.columns:
         if c.role != "flag" or c.is_target or c.name in group_by or c.name in by_col:
             continue
-        m = re.search(r"\b(?:among|for|of|with|who are|who have|that are|having)\s+(?:customers\s+with\s+|the\s+)?"
-                      + mention_pattern(c).pattern, q.text)
-        if m:
-            q.consume(m.start(), m.end())
+        fm = re.search(r"\b(?:among|for|of|with|who are|who have|that are|having)\s+(?:customers\s+with\s+|the\s+)?"
+                       + mention_pattern(c).pattern, q.text)
+        if fm:
+            q.consume(fm.start(), fm.end())
             by_col[c.name] = [True]
     out = []
     for col, vals in by_col.items():
         out.append(Filter(column=col, op="=" if len(vals) == 1 else "in", value=vals[0] if len(vals) == 1 else vals,
-                          phrase=schema.get(col).label if vals == [True] else " / ".join(vals)))
+                          phrase=_label(schema, col) if vals == [True] else " / ".join(vals)))
     return out
 
 

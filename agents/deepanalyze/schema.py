@@ -22,8 +22,10 @@ DATE_FORMATS = [
 ]
 FLAG_TRUE = ("yes", "y", "true", "t", "1", "churned", "churn", "1.0")
 FLAG_FALSE = ("no", "n", "false", "f", "0", "0.0")
-TARGET_WORDS = ("churn", "attrition", "exited", "cancel", "left", "lost", "target", "default", "converted",
-                "conversion", "retained", "active", "label", "fraud")
+TARGET_WORDS = ("churn", "attrition", "exited", "exit", "cancel", "left", "lost", "target", "default", "converted",
+                "conversion", "fraud")
+ENTITY_WORDS = ("customer", "order", "invoice", "transaction", "user", "account", "client", "product", "row",
+                "employee", "member", "subscriber", "session", "ticket")
 MONEY_WORDS = ("price", "revenue", "sales", "sale", "amount", "charge", "charges", "cost", "profit", "income",
                "spend", "fee", "value", "total", "payment", "arpu", "gmv", "turnover", "salary", "margin")
 PERCENT_WORDS = ("pct", "percent", "percentage", "rate", "discount", "ratio", "share")
@@ -108,22 +110,22 @@ def _is_numeric_type(dtype: str) -> bool:
 def infer_schema(con: duckdb.DuckDBPyConnection, *, sample: int = 5000, max_categories: int = 60) -> Schema:
     """Inspect ``raw``, create the cleaned table ``t`` and return the schema of ``t``."""
     cols = con.execute("SELECT column_name, column_type FROM (DESCRIBE raw)").fetchall()
-    rows = int(con.execute("SELECT count(*) FROM raw").fetchone()[0])
+    rows = int(con.execute("SELECT count(*) FROM raw").fetchall()[0][0])
     con.execute(f"CREATE OR REPLACE TEMP TABLE _sample AS SELECT * FROM raw USING SAMPLE {sample} ROWS (reservoir, 42)"
                 if rows > sample else "CREATE OR REPLACE TEMP TABLE _sample AS SELECT * FROM raw")
     # Null counts are cheap on the full table; distinct counts are exact on small tables and estimated from
     # the sample on big ones (exact again below for categories, whose values are listed anyway).
-    counts = con.execute("SELECT " + ", ".join(f"count({qi(c)})" for c, _ in cols) + " FROM raw").fetchone()
+    counts = con.execute("SELECT " + ", ".join(f"count({qi(c)})" for c, _ in cols) + " FROM raw").fetchall()[0]
     if rows <= 200_000:
-        distinct = con.execute("SELECT " + ", ".join(f"approx_count_distinct({qi(c)})" for c, _ in cols)
-                               + " FROM raw").fetchone()
+        distinct = list(con.execute("SELECT " + ", ".join(f"approx_count_distinct({qi(c)})" for c, _ in cols)
+                                    + " FROM raw").fetchall()[0])
     else:
-        n_s = int(con.execute("SELECT count(*) FROM _sample").fetchone()[0]) or 1
+        n_s = int(con.execute("SELECT count(*) FROM _sample").fetchall()[0][0]) or 1
         distinct = []
         for c, _ in cols:
             # GEE estimator (Charikar et al. 2000): sqrt(N/n) * singletons + values seen more than once
             f1, d = con.execute(f"SELECT count(*) FILTER (WHERE k = 1), count(*) FROM (SELECT count(*) AS k FROM "
-                                f"_sample WHERE {qi(c)} IS NOT NULL GROUP BY {qi(c)})").fetchone()
+                                f"_sample WHERE {qi(c)} IS NOT NULL GROUP BY {qi(c)})").fetchall()[0]
             distinct.append(rows if f1 >= n_s else int((rows / n_s) ** 0.5 * f1 + (d - f1)))
     infos: list[ColumnInfo] = []
     selects: list[str] = []
@@ -151,7 +153,7 @@ def infer_schema(con: duckdb.DuckDBPyConnection, *, sample: int = 5000, max_cate
             c.n_distinct = len(vals)
             c.top_values = [str(v[0]) for v in vals[:max_categories]]
     for info in infos:
-        info.dtype = con.execute(f"SELECT typeof({qi(info.name)}) FROM t LIMIT 1").fetchone()[0] if rows else info.dtype
+        info.dtype = con.execute(f"SELECT typeof({qi(info.name)}) FROM t LIMIT 1").fetchall()[0][0] if rows else info.dtype
     _mark_targets(infos)
     return Schema(rows=rows, columns=infos)
 
@@ -170,7 +172,7 @@ def _infer_column(con: duckdb.DuckDBPyConnection, name: str, dtype: str, rows: i
         role = _numeric_role(con, name, words, rows, n_distinct)
         info = ColumnInfo(role=role, **base)
         if role == "percent":
-            info.fraction = float(con.execute(f"SELECT coalesce(max(abs({q})), 0) FROM raw").fetchone()[0]) <= 1.0
+            info.fraction = float(con.execute(f"SELECT coalesce(max(abs({q})), 0) FROM raw").fetchall()[0][0]) <= 1.0
         return info, q
     if not (up.startswith("VARCHAR") or up == "TEXT"):
         return ColumnInfo(role="text", **base), q
@@ -200,28 +202,28 @@ def _infer_column(con: duckdb.DuckDBPyConnection, name: str, dtype: str, rows: i
     if share_money >= 0.9:
         num = (f"try_cast(regexp_replace(lower(trim({q})), '[$€£¥₹,\\s]|usd|eur|gbp', '', 'g') AS DOUBLE)")
         has_symbol = _share(con, q, f"regexp_matches(trim({q}), '[$€£¥₹]')") > 0.5
-        role: Role = "money" if has_symbol or set(words) & set(MONEY_WORDS) else "numeric"
-        info = ColumnInfo(role=role, **base)
+        money_role: Role = "money" if has_symbol or set(words) & set(MONEY_WORDS) else "numeric"
+        info = ColumnInfo(role=money_role, **base)
         # an empty field is missing; anything else that is not a number (even "  ") is counted and reported
         _count_bad(con, info, f"{q} IS NOT NULL AND {q} <> '' AND {num} IS NULL", q)
         return info, num
     role = _text_role(words, rows, n_distinct, max_categories)
     # trim/blank handling only where the sample shows padding or blanks: string functions on every
     # query of a million-row view are not free
-    padded = con.execute(f"SELECT count(*) FILTER (WHERE {q} <> trim({q}) OR {q} = '') FROM _sample").fetchone()[0]
+    padded = con.execute(f"SELECT count(*) FILTER (WHERE {q} <> trim({q}) OR {q} = '') FROM _sample").fetchall()[0][0]
     return ColumnInfo(role=role, **base), (f"NULLIF(trim({q}), '')" if padded else q)
 
 
 def _share(con: duckdb.DuckDBPyConnection, q: str, cond: str) -> float:
     total, hit = con.execute(
         f"SELECT count(*), count(*) FILTER (WHERE {cond}) FROM _sample WHERE {q} IS NOT NULL AND trim({q}) <> ''"
-    ).fetchone()
+    ).fetchall()[0]
     return hit / total if total else 0.0
 
 
 def _count_bad(con: duckdb.DuckDBPyConnection, info: ColumnInfo, cond: str, q: str) -> None:
     """Count (on the full table) the values that failed conversion and keep a few examples."""
-    n = int(con.execute(f"SELECT count(*) FROM raw WHERE {cond}").fetchone()[0])
+    n = int(con.execute(f"SELECT count(*) FROM raw WHERE {cond}").fetchall()[0][0])
     if n:
         info.non_numeric = n
         info.non_numeric_examples = [repr(r[0]) for r in con.execute(
@@ -238,7 +240,7 @@ def _best_date_format(con: duckdb.DuckDBPyConnection, q: str, n_vals: int) -> tu
     parts = ", ".join(f"count(*) FILTER (WHERE try_strptime(trim({q}), {_lit(f)}) IS NOT NULL)" for f in DATE_FORMATS)
     counts = con.execute(
         f"SELECT count(*), {parts} FROM (SELECT DISTINCT {q} AS {q} FROM _sample WHERE {q} IS NOT NULL AND trim({q}) <> '' LIMIT 2000)"
-    ).fetchone()
+    ).fetchall()[0]
     total = counts[0]
     scored = sorted(zip(DATE_FORMATS, counts[1:]), key=lambda fc: -fc[1])
     fmt, hit = scored[0]
@@ -253,10 +255,13 @@ def _best_date_format(con: duckdb.DuckDBPyConnection, q: str, n_vals: int) -> tu
 def _numeric_role(con: duckdb.DuckDBPyConnection, name: str, words: list[str], rows: int, n_distinct: int) -> Role:
     q = qi(name)
     ws = set(words)
-    mn, mx = con.execute(f"SELECT min({q}), max({q}) FROM raw").fetchone()
+    mn, mx = con.execute(f"SELECT min({q}), max({q}) FROM raw").fetchall()[0]
     if mn is not None and n_distinct <= 2 and float(mn) == 0.0 and float(mx) == 1.0:
         return "flag"
     if ws & set(ID_WORDS) - {"number", "no"} and n_distinct >= 0.95 * rows:
+        return "id"
+    # "CustomerID", "InvoiceNo", "RowNumber": an entity named by its number repeats across line items
+    if words and words[-1] in ID_WORDS and (ws & set(ENTITY_WORDS) or words[-1] == "id"):
         return "id"
     if ws & set(PERCENT_WORDS) and mn is not None and float(mn) >= 0 and float(mx) <= 100:
         return "percent"
@@ -267,6 +272,8 @@ def _numeric_role(con: duckdb.DuckDBPyConnection, name: str, words: list[str], r
 
 def _text_role(words: list[str], rows: int, n_distinct: int, max_categories: int) -> Role:
     ws = set(words)
+    if words and words[-1] in ID_WORDS and ws & set(ENTITY_WORDS) and n_distinct > max_categories:
+        return "id"
     if n_distinct >= 0.9 * rows and rows > 20:
         return "id" if ws & set(ID_WORDS) or n_distinct >= 0.99 * rows else "text"
     if ws & set(ID_WORDS) and n_distinct > max_categories:

@@ -41,13 +41,29 @@ def tokens(text: str) -> list[str]:
     return [singular(w) for w in re.findall(r"[a-z0-9%]+", text.lower())]
 
 
+ABBREVIATIONS = {"num": "number", "no": "number", "nr": "number", "qty": "quantity", "amt": "amount",
+                 "pct": "percent", "cust": "customer", "prod": "product", "dept": "department", "emp": "employee",
+                 "acct": "account", "rev": "revenue", "yr": "year", "mo": "month", "desc": "description"}
+SYNONYMS = {  # entity word in a question -> words a column for it may be named with
+    "product": ("product", "item", "sku", "article", "description", "stockcode", "stock", "model"),
+    "customer": ("customer", "client", "user", "account", "buyer", "member", "subscriber"),
+    "order": ("order", "invoice", "transaction", "receipt", "basket"),
+    "region": ("region", "area", "territory", "geography", "market", "country", "state", "zone"),
+    "store": ("store", "shop", "branch", "location", "outlet"),
+    "employee": ("employee", "staff", "rep", "salesperson", "agent", "seller"),
+    "country": ("country", "nation", "geography"),
+    "category": ("category", "segment", "department", "class", "family"),
+}
+
+
 def col_tokens(c: ColumnInfo) -> list[str]:
-    return [singular(w) for w in c.words]
+    return [singular(ABBREVIATIONS.get(w, w)) for w in c.words if w not in ("of", "the", "and", "is", "has")]
 
 
 def mention_pattern(c: ColumnInfo) -> re.Pattern[str]:
     """Regex finding the column's words (or its raw name) in lower-cased question text."""
-    words = [re.escape(w) for w in c.words]
+    raw = c.words[1:] if len(c.words) > 1 and c.words[0] in ("is", "has", "was", "num") else c.words
+    words = [re.escape(w) for w in raw]
     alts = [r"[\s_\-]*".join(w + (r"(?:s|es)?" if i == len(words) - 1 else r"s?") for i, w in enumerate(words))]
     alts.append(re.escape(c.name.lower()))
     return re.compile(r"(?<![a-z0-9])(?:" + "|".join(alts) + r")(?![a-z0-9])")
@@ -70,7 +86,7 @@ def find_mentions(ql: str, schema: Schema) -> list[tuple[int, int, ColumnInfo]]:
 def resolve_column(phrase: str, schema: Schema, *, roles: tuple[str, ...] | None = None,
                    what: str = "column", required: bool = True) -> tuple[ColumnInfo | None, Interpretation | None]:
     """Map a phrase ('contract type', 'customers') onto one column, or raise listing close matches."""
-    toks = [t for t in tokens(phrase) if t not in STOP] or tokens(phrase)
+    toks = [singular(ABBREVIATIONS.get(t, t)) for t in tokens(phrase) if t not in STOP] or tokens(phrase)
     cands = [c for c in schema.columns if roles is None or c.role in roles]
     scored: list[tuple[float, ColumnInfo]] = []
     joined = "".join(toks)
@@ -177,9 +193,15 @@ def find_revenue(schema: Schema, term: str = "revenue") -> tuple[str, list[str],
 
 
 def find_entity(schema: Schema, word: str) -> ColumnInfo | None:
-    """The column identifying a customer/order/product ('customers' -> customerID)."""
+    """The column identifying a customer/order/product ('customers' -> customerID, 'products' -> StockCode)."""
     w = singular(word.lower())
-    cands = [c for c in schema.columns if w in col_tokens(c) and c.role in ("id", "text", "categorical", "numeric")]
+    ok = ("id", "text", "categorical", "numeric")
+    cands = [c for c in schema.columns if w in col_tokens(c) and c.role in ok]
+    if not cands:
+        for alt in SYNONYMS.get(w, ()):
+            cands = [c for c in schema.columns if alt in col_tokens(c) and c.role in ok]
+            if cands:
+                break
     if not cands:
         return None
     cands.sort(key=lambda c: ({"id": 0, "text": 1, "categorical": 2, "numeric": 3}[c.role], -c.n_distinct))

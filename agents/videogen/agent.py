@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import re
+import threading
 from typing import Any, ClassVar, Literal
 
 from genesis_agents.infrastructure.contracts import (
@@ -18,14 +19,15 @@ from genesis_agents.infrastructure.contracts import (
     Artifact,
     Skill,
     Task,
+    Triple,
 )
-from genesis_agents.infrastructure.errors import BadInputError
+from genesis_agents.infrastructure.errors import BadInputError, CancelledError
 from pydantic import Field
 
 from .fonts import font_usable
 from .inputs import gather
 from .models import RenderSettings, Storyboard, Theme, VModel, build, resolution_list
-from .planner import allocate_durations, duration_from_brief, plan_storyboard
+from .planner import allocate_durations, duration_from_brief, natural_duration, plan_storyboard
 
 DEFAULT_DURATION_S = 20.0
 
@@ -48,6 +50,31 @@ class VideoParams(VModel):
     cta: str | None = Field(default=None, max_length=200)
     storyboard: dict[str, Any] | None = Field(default=None, description="a ready storyboard to render")
     planner: Literal["auto", "deterministic", "llm"] = "auto"
+
+
+def parse_params(raw: dict[str, Any]) -> tuple[VideoParams, list[str]]:
+    """Validate ``task.params``. In a multi-agent plan every agent receives the whole task's params, so
+    keys VideoGen does not know are set aside (and reported in the result) rather than failing the run;
+    a ``videogen`` sub-dict addresses VideoGen alone and is checked strictly."""
+    known = set(VideoParams.model_fields)
+    own = raw.get("videogen")
+    if own is not None and not isinstance(own, dict):
+        raise BadInputError("expected an object of VideoGen parameters", field="params.videogen")
+    top = {k: v for k, v in raw.items() if k in known}
+    ignored = sorted(k for k in raw if k not in known and k != "videogen")
+    scoped = build(VideoParams, own or {}, field="params.videogen")
+    merged = {**top, **scoped.model_dump(exclude_unset=True)}
+    return build(VideoParams, merged, field="params"), ignored
+
+
+def _triples(board: Storyboard, video_name: str) -> list[Triple]:
+    """Graph facts: the video and what its charts showed, so later questions can find it by topic."""
+    out = [Triple(subject=board.title, predicate="rendered_as_video", object=video_name,
+                  properties={"duration_s": board.duration_s, "scenes": len(board.scenes)})]
+    for scene in board.scenes:
+        if scene.chart is not None and scene.chart.title:
+            out.append(Triple(subject=scene.chart.title, predicate="shown_in_video", object=board.title))
+    return out
 
 
 def _settings(params: VideoParams, base: dict[str, Any]) -> RenderSettings:
@@ -134,18 +161,24 @@ class VideoGenAgent(Agent):
     }
 
     async def run(self, task: Task, ctx: AgentContext) -> AgentResult:
-        params = build(VideoParams, task.params, field="params")
+        params, ignored = parse_params(task.params)
         base = {k: self.config[k] for k in ("fps", "crf", "preset", "crossfade_s") if self.config.get(k) is not None}
         settings = _settings(params, base)
         brief = task.text.strip()
         if not brief:
             raise BadInputError("the brief is empty", field="text")
-        duration = params.duration_s or duration_from_brief(brief) or DEFAULT_DURATION_S
         material = gather(task.inputs, ctx.upstream)
+        duration = params.duration_s or duration_from_brief(brief)
+        if duration is None and params.storyboard is None and material.storyboard is None:
+            duration = natural_duration(brief, material, settings, default_s=DEFAULT_DURATION_S, title=params.title,
+                                        cta=params.cta)
+        duration = duration or DEFAULT_DURATION_S
         theme = build(Theme, {**Theme().model_dump(), **material.theme, **(params.theme or {})}, field="params.theme")
         ctx.emit(f"material: {material.describe()}", progress=0.01)
 
         board = await self._plan(brief, material, settings, duration, theme, params, ctx)
+        if ignored:
+            board = board.model_copy(update={"notes": [*board.notes, f"ignored params: {', '.join(ignored)}"]})
         if settings.font_path and not font_usable(settings.font_path):
             note = f"font {settings.font_path} is not readable; the bundled DejaVu Sans is used"
             board = board.model_copy(update={"notes": [*board.notes, note]})
@@ -162,8 +195,19 @@ class VideoGenAgent(Agent):
         from .pipeline import run_vista
 
         max_rounds = params.max_rounds if params.max_rounds is not None else int(self.config.get("max_rounds") or 0)
-        out = await asyncio.to_thread(run_vista, board, settings, ctx.artifact_dir, max_rounds=max_rounds,
-                                      progress=progress, check_cancelled=ctx.check_cancelled)
+        abandoned = threading.Event()  # set when our awaiting coroutine is cancelled (timeout, shutdown)
+
+        def check_cancelled() -> None:
+            if abandoned.is_set():
+                raise CancelledError("video rendering was abandoned (timeout or shutdown)")
+            ctx.check_cancelled()
+
+        try:
+            out = await asyncio.to_thread(run_vista, board, settings, ctx.artifact_dir, max_rounds=max_rounds,
+                                          progress=progress, check_cancelled=check_cancelled)
+        except asyncio.CancelledError:
+            abandoned.set()  # the worker thread stops at its next frame check instead of rendering on
+            raise
         info = out.chosen.info
         meta = {"width": info.width, "height": info.height, "fps": info.fps, "duration_s": round(info.duration_s, 3),
                 "frames": info.frames}
@@ -181,8 +225,10 @@ class VideoGenAgent(Agent):
             metadata={"scenes": len(out.board.scenes), "duration_s": round(info.duration_s, 3),
                       "critique_after": out.after.overall, "video": str(out.video)},
             provenance={"agent": "videogen", "brief": brief[:500], "sources": material.sources},
+            triples=_triples(out.board, out.video.name),
         )
         data["memory_id"] = item.id
+        data["ignored_params"] = ignored
         before, after = out.before.overall, out.after.overall
         text = (f"Rendered '{out.board.title}': {info.duration_s:.1f}s {info.width}x{info.height} at "
                 f"{info.fps:g} fps, {len(out.board.scenes)} scenes"

@@ -44,18 +44,30 @@ class EncodeStats:
         return self.frames / self.encode_s if self.encode_s else 0.0
 
 
+def to_yuv(arr: np.ndarray) -> av.VideoFrame:
+    """RGB array -> yuv420p frame: a zero-copy wrap, then swscale (which runs without the GIL)."""
+    src = (av.VideoFrame.from_numpy_buffer(arr, format="rgb24") if arr.flags.c_contiguous
+           else av.VideoFrame.from_ndarray(arr, format="rgb24"))
+    return src.reformat(format="yuv420p")
+
+
 class _Prefetch:
-    """Render frames on a worker thread while the caller encodes (Pillow and x264 both release the GIL,
-    so on two cores rendering hides behind encoding). Bounded, so memory stays at ``depth`` frames."""
+    """Render frames and convert them to yuv420p on a worker thread while the caller encodes.
+
+    Pillow, swscale and x264 all release the GIL, so on two cores rendering and colour conversion overlap
+    with encoding. Bounded, so memory stays at ``depth`` frames.
+    """
 
     _END = object()
 
-    def __init__(self, frames: Iterable[Image.Image | np.ndarray], depth: int = 4):
+    def __init__(self, frames: Iterable[Image.Image | np.ndarray], shape: tuple[int, int, int], depth: int = 4):
         self._it = iter(frames)
+        self._shape = shape
         self._q: queue.Queue = queue.Queue(depth)
         self._stop = threading.Event()
         self.error: BaseException | None = None
         self.render_s = 0.0
+        self.convert_s = 0.0
         self._thread = threading.Thread(target=self._run, name="videogen-render", daemon=True)
         self._thread.start()
 
@@ -70,6 +82,7 @@ class _Prefetch:
 
     def _run(self) -> None:
         try:
+            index = 0
             while not self._stop.is_set():
                 t0 = time.perf_counter()
                 try:
@@ -77,14 +90,21 @@ class _Prefetch:
                 except StopIteration:
                     break
                 arr = np.asarray(img, dtype=np.uint8)
-                self.render_s += time.perf_counter() - t0
-                if not self._put(arr):
+                t1 = time.perf_counter()
+                if arr.shape != self._shape:
+                    raise BadInputError(f"frame {index} has shape {arr.shape}, expected {self._shape}",
+                                        field="frames")
+                frame = to_yuv(arr)
+                self.render_s += t1 - t0
+                self.convert_s += time.perf_counter() - t1
+                index += 1
+                if not self._put(frame):
                     return
         except BaseException as exc:  # noqa: BLE001 - re-raised in the consumer thread
             self.error = exc
         self._put(self._END)
 
-    def __iter__(self) -> Iterator[np.ndarray]:
+    def __iter__(self) -> Iterator[av.VideoFrame]:
         while True:
             item = self._q.get()
             if item is self._END:
@@ -110,8 +130,8 @@ def encode(
 ) -> EncodeStats:
     """Encode ``frames`` (RGB, all of the settings' size) to an MP4 at ``path``.
 
-    Time spent producing frames (rendering) and encoding them is measured separately; with ``prefetch``
-    rendering runs on a worker thread, overlapped with encoding. ``audio`` is mono int16 PCM at
+    Time spent producing frames (rendering) and encoding them (colour conversion + x264) is measured
+    separately; with ``prefetch`` rendering and conversion run on a worker thread, overlapped with x264. ``audio`` is mono int16 PCM at
     ``sample_rate``; it is encoded as AAC and interleaved with the video.
     """
     if "libx264" not in av.codecs_available:
@@ -120,7 +140,8 @@ def encode(
     path.parent.mkdir(parents=True, exist_ok=True)
     stats = EncodeStats(audio=audio is not None and len(audio) > 0)
     wall0 = time.perf_counter()
-    source = _Prefetch(frames) if prefetch else None
+    shape = (settings.height, settings.width, 3)
+    source = _Prefetch(frames, shape) if prefetch else None
     container = av.open(str(path), mode="w", options={"movflags": "+faststart"})
     try:
         vs = container.add_stream("libx264", rate=settings.fps)
@@ -142,24 +163,23 @@ def encode(
                 img = next(it)
             except StopIteration:
                 break
-            arr = np.asarray(img, dtype=np.uint8)
-            t1 = time.perf_counter()
-            if arr.shape != (settings.height, settings.width, 3):
-                raise BadInputError(f"frame {index} has shape {arr.shape}, expected "
-                                    f"{(settings.height, settings.width, 3)}", field="frames")
-            # zero-copy wrap of the RGB buffer (from_ndarray copies: ~15 ms per 1080p frame)
-            vf = (av.VideoFrame.from_numpy_buffer(arr, format="rgb24") if arr.flags.c_contiguous
-                  else av.VideoFrame.from_ndarray(arr, format="rgb24"))
+            if source is None:
+                arr = np.asarray(img, dtype=np.uint8)
+                t1 = time.perf_counter()
+                stats.render_s += t1 - t0
+                if arr.shape != shape:
+                    raise BadInputError(f"frame {index} has shape {arr.shape}, expected {shape}", field="frames")
+                vf = to_yuv(arr)
+            else:
+                t1 = time.perf_counter()
+                vf = img
             vf.pts = index
             for packet in vs.encode(vf):
                 container.mux(packet)
             if astream is not None and pcm is not None:  # keep audio roughly interleaved with video
                 until = min(pcm.shape[1], round((index + 1) / settings.fps * sample_rate))
                 apos = _push_audio(container, astream, pcm, apos, until, sample_rate)
-            t2 = time.perf_counter()
-            if source is None:
-                stats.render_s += t1 - t0
-            stats.encode_s += t2 - t1
+            stats.encode_s += time.perf_counter() - t1
             index += 1
             if on_frame is not None:
                 on_frame(index)
@@ -176,6 +196,7 @@ def encode(
         if source is not None:
             source.close()
             stats.render_s = source.render_s
+            stats.encode_s += source.convert_s
         container.close()
     stats.wall_s = time.perf_counter() - wall0
     if stats.frames == 0:

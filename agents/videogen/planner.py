@@ -30,7 +30,7 @@ _VERB = (r"^(?:please\s+)?(?:(?:make|create|produce|render|generate|build|prepar
          r"presenting|summari[sz]ing)\s+")
 _ANALYSE = r"^(?:please\s+)?(?:analy[sz]e|study|look\s+at|examine)\s+.+?\s+and\s+(?:then\s+)?"
 _URL = re.compile(r"(https?://\S+|www\.\S+|\b[a-z0-9-]+(?:\.[a-z0-9-]+)*\.(?:com|org|net|io|ai|co|app|dev|eu|de|uk)"
-                  r"\b(?:/\S*)?)", re.I)
+                  r"\b(?:/\S*)?)", re.IGNORECASE)
 _CTA = re.compile(r"(?:call[- ]to[- ]action|cta)\s*[:=-]\s*(.+?)(?:[.;]\s|$)", re.IGNORECASE)
 _DURATION = re.compile(r"(\d{1,3})\s*[- ]?(?:s|sec|secs|second|seconds)\b", re.IGNORECASE)
 _TIMEY = re.compile(r"^(?:\d{4}(?:[-/]\d{1,2})?|q[1-4]\b.*|(?:jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec)\w*"
@@ -233,6 +233,16 @@ def allocate_durations(board: Storyboard, settings: RenderSettings, *, speech_s:
         prev = frames
     scenes = [s.model_copy(update={"duration_s": round(d, 6)}) for s, d in zip(board.scenes, out)]
     return board.model_copy(update={"scenes": scenes, "notes": notes})
+
+
+def natural_duration(brief: str, material: Material, settings: RenderSettings, *, default_s: float = 20.0,
+                     title: str | None = None, cta: str | None = None) -> float:
+    """A length that suits the content when none was asked for: 1.5x the comfortable minimum, at least
+    6 s, at most ``default_s`` unless the content needs more."""
+    scenes = plan_scenes(brief, material, settings, title=title, cta=cta)
+    last = len(scenes) - 1
+    need = sum(scene_need_s(s, settings, is_last=i == last) for i, s in enumerate(scenes))
+    return float(round(max(need, min(default_s, max(6.0, need * 1.5)))))
 
 
 def plan_storyboard(brief: str, material: Material, settings: RenderSettings, *, duration_s: float,

@@ -198,7 +198,9 @@ class GenesisExecutor(AgentExecutor):
             for art in r.result.artifacts:
                 path = Path(art.path)
                 part: pb.Part
-                if path.is_file() and path.stat().st_size <= self.max_inline and _inside(path, self.data_dir):
+                if art.path.startswith(("http://", "https://")):  # came from a remote peer: pass its URL on
+                    part = pb.Part(url=art.path, filename=art.name, media_type=art.media_type)
+                elif path.is_file() and path.stat().st_size <= self.max_inline and _inside(path, self.data_dir):
                     part = pb.Part(raw=path.read_bytes(), filename=art.name, media_type=art.media_type)
                 else:
                     part = pb.Part(url=f"{base_url.rstrip('/')}/v1/tasks/{handle.run_id}/artifacts/{index}",

@@ -191,9 +191,10 @@ class RemoteAgent(Agent):
             )
         deadline = task.timeout_s or self.settings.timeout_s
         outcome = _Outcome()
+        request = pb.SendMessageRequest(message=_message_for(task, self.settings.max_artifact_bytes))
         try:
             async with asyncio.timeout(deadline):
-                await self._run_with_retries(task, ctx, outcome)
+                await self._run_with_retries(request, ctx, outcome)
         except TimeoutError:
             self.breaker.record_failure()
             await self._cancel_remote(outcome)
@@ -210,18 +211,18 @@ class RemoteAgent(Agent):
         self.breaker.record_success()
         return self._result(outcome, ctx)
 
-    async def _run_with_retries(self, task: Task, ctx: AgentContext, outcome: _Outcome) -> None:
+    async def _run_with_retries(self, request: pb.SendMessageRequest, ctx: AgentContext, outcome: _Outcome) -> None:
         s = self.settings
         attempt = 0
         while True:
             try:
-                await self._stream_once(task, ctx, outcome)
+                await self._stream_once(request, ctx, outcome)
                 return
             except _RemoteTaskError as exc:  # the peer answered: its verdict, not a transport failure
                 self.breaker.record_success()
                 raise AgentFailedError(self.name, str(exc), url=self.url, remote_task_id=outcome.remote_task_id,
                                        remote_state=pb.TaskState.Name(outcome.state)) from None
-            except (A2AError, httpx.HTTPError, ValueError, KeyError, TypeError) as exc:
+            except (A2AError, httpx.HTTPError, ValueError, KeyError, TypeError) as exc:  # transport or garbage
                 retryable = not outcome.accepted and _retryable(exc)
                 if not retryable or attempt >= s.retries:
                     self.breaker.record_failure()
@@ -233,9 +234,8 @@ class RemoteAgent(Agent):
                          remote=self.url)
                 await asyncio.sleep(delay)
 
-    async def _stream_once(self, task: Task, ctx: AgentContext, outcome: _Outcome) -> None:
+    async def _stream_once(self, request: pb.SendMessageRequest, ctx: AgentContext, outcome: _Outcome) -> None:
         client = self._client()
-        request = pb.SendMessageRequest(message=_message_for(task, self.settings.max_artifact_bytes))
         cancel_watch = asyncio.create_task(_wait_cancelled(ctx))
         consumer = asyncio.create_task(self._consume(client.send_message(request), ctx, outcome))
         try:

@@ -4,8 +4,8 @@
     genesis eval compare base.json eval-out/report.json
     genesis eval list | validate FILE... | schema
 
-Exit codes: 0 all passed (and no regression), 1 a scenario failed or the baseline comparison regressed,
-2 bad input (invalid suite, unknown agent, missing file).
+Exit codes: 0 all passed (and no regression), 1 a scenario failed or the baseline comparison regressed (or
+a backend failed), 2 bad input (invalid suite, unknown agent, missing file).
 """
 
 from __future__ import annotations
@@ -17,14 +17,13 @@ from typing import Annotated, Any
 import typer
 
 EXIT_FAILED = 1
-EXIT_BAD_INPUT = 2
 
 
 def _fail(exc: Exception) -> typer.Exit:
-    from rich.console import Console
+    """One red line (markup-escaped: messages contain ``scenarios[2]``), exit 2 for bad input, 1 otherwise."""
+    from .common import fail
 
-    Console(stderr=True).print(f"[red]error:[/] {exc}", markup=True, highlight=False, soft_wrap=True)
-    return typer.Exit(EXIT_BAD_INPUT)
+    return fail(exc)
 
 
 def _split_csv(values: list[str] | None) -> list[str]:

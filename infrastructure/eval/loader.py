@@ -90,16 +90,25 @@ def _line_for(lines: dict[Loc, int], loc: Loc) -> int:
     return 0
 
 
+_TYPE_TAGS = {"str", "int", "float", "bool", "dict", "list", "none", "literal", "union"}
+
+
+def _clean_loc(loc: Sequence[Any]) -> Loc:
+    """Drop pydantic's union/validator markers ('str', 'list[str]', 'function-after[...]'): not real keys."""
+    return tuple(p for p in loc if isinstance(p, int) or not (str(p).endswith("]") or str(p) in _TYPE_TAGS))
+
+
 def _validation_error(exc: ValidationError, *, file: str, prefix: Loc, lines: dict[Loc, int]) -> ScenarioError:
-    err = exc.errors()[0]
-    # drop pydantic's union/validator markers (e.g. 'function-after[...]', 'str') that are not real keys
-    loc = tuple(p for p in err["loc"] if isinstance(p, int) or not (str(p).endswith("]") or "-" in str(p)
-                                                                     and "[" in str(p)))
-    full = prefix + loc
-    msg = err["msg"].removeprefix("Value error, ")
-    if err["type"] == "extra_forbidden":
+    errors = exc.errors()
+    loc = _clean_loc(errors[0]["loc"])
+    # the branches of a union fail together at the same place: say all the shapes that were accepted
+    same = [e for e in errors if _clean_loc(e["loc"]) == loc]
+    msgs = list(dict.fromkeys(e["msg"].removeprefix("Value error, ") for e in same))
+    msg = " or ".join(msgs) if len(msgs) > 1 else msgs[0]
+    if errors[0]["type"] == "extra_forbidden":
         msg = "unknown field (check the spelling against scenario.schema.json)"
-    more = len(exc.errors()) - 1
+    full = prefix + loc
+    more = len({_clean_loc(e["loc"]) for e in errors}) - 1
     hint = f"{more} more error(s) in this scenario" if more else None
     return ScenarioError(msg, file=file, line=_line_for(lines, full), field=_dotted(full) or "suite", hint=hint)
 

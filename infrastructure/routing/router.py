@@ -185,7 +185,7 @@ class HaloRouter:
                 notes.append(f"task type {task_type!r} narrowed the choice to {', '.join(c.name for c in pool)}")
 
         scores = self._scores(text, pool)
-        inputs = subtask.inputs or task.inputs
+        inputs = subtask.inputs
         adjusted: list[tuple[float, CardScore, str]] = []
         for s in scores:
             card = by_name[s.agent]

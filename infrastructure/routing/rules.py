@@ -151,7 +151,7 @@ class Rule(BaseModel):
             why.append("metadata " + ", ".join(f"{k}={meta[k]}" for k in w.metadata))
         if w.input_types:
             wanted = {t.lower() for t in w.input_types}
-            got = [i for i in (subtask.inputs or task.inputs)
+            got = [i for i in subtask.inputs
                    if i.suffix in wanted or (i.media_type or "").lower() in wanted]
             if not got:
                 return None
@@ -184,11 +184,6 @@ class RuleSet(BaseModel):
     source: str = Field(default="<memory>", exclude=True)
 
     def model_post_init(self, __context: Any) -> None:
-        ids = [r.id for r in self.rules]
-        dup = sorted({i for i in ids if ids.count(i) > 1})
-        if dup:
-            first = next(r for r in self.rules if r.id == dup[0])
-            raise ConfigError(f"duplicate rule id {dup[0]!r}", field=f"{self.source}:{first.line}")
         order = {id(r): n for n, r in enumerate(self.rules)}
         self.rules.sort(key=lambda r: (-r.priority, order[id(r)]))
 
@@ -219,6 +214,10 @@ class RuleSet(BaseModel):
             line = rnode.start_mark.line + 1 if rnode is not None else 0
             if not isinstance(raw, dict):
                 raise ConfigError("each rule must be a mapping", field=f"{source}:{line} rules[{i}]")
+            if raw.get("id") in {r.id for r in rules}:
+                first = next(r for r in rules if r.id == raw.get("id"))
+                raise ConfigError(f"duplicate rule id {raw.get('id')!r} (first defined on line {first.line})",
+                                  field=f"{source}:{line} rules[{i}].id")
             try:
                 rules.append(Rule(**raw, line=line))
             except ValidationError as exc:

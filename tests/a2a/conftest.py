@@ -53,7 +53,10 @@ class EchoAgent(Agent):
 
     async def run(self, task: Task, ctx: Any) -> AgentResult:
         ctx.emit("echoing", progress=0.5)
-        return AgentResult(text=f"echo: {task.text}", data={"chars": len(task.text), "params": task.params})
+        inputs = [{"name": i.name, "uri": i.uri, "data": i.data, "file_bytes": i.path.stat().st_size if i.path else None}
+                  for i in task.inputs]
+        return AgentResult(text=f"echo: {task.text}", data={"chars": len(task.text), "params": task.params,
+                                                             "inputs": inputs, "namespace": task.namespace})
 
 
 class ChartAgent(Agent):

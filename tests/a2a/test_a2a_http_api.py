@@ -162,7 +162,7 @@ def test_schemathesis_fuzzes_the_openapi_spec(tmp_path: Path) -> None:
             "expected-statuses": [400, 401, 403, 404, 405, 406, 409, 413, 415, 422, 428, 429]}}})
         schema = schemathesis.openapi.from_url(srv.base + "/openapi.json", config=config)
         for mode in (GenerationMode.POSITIVE, GenerationMode.NEGATIVE):
-            @settings(max_examples=120, deadline=None, database=None, derandomize=True,
+            @settings(max_examples=80, deadline=None, database=None, derandomize=True,
                       suppress_health_check=list(HealthCheck))
             @given(case=schema.as_strategy(mode))
             def check(case: Any) -> None:

@@ -232,3 +232,30 @@ async def test_remote_answers_are_safety_reviewed_by_waltzrl(data_dir: Path) -> 
     assert LEAKED_KEY not in reviewed.text and LEAKED_KEY not in result.text
     assert any("secret" in label or "leak" in label for label in reviewed.safety.labels), reviewed.safety.labels
     assert clean.results[0].result.safety.action == "passed"
+
+
+async def test_genesis_to_genesis_with_api_key(data_dir: Path) -> None:
+    """One Genesis host delegates to another over A2A: key sent, restored card fields, file artifact copied."""
+    from conftest import running_host
+
+    async with running_host(data_dir / "server") as host:
+        chart = await RemoteAgent.from_url(host.base + "/a2a/agents/chart", api_key=host.token, settings=FAST,
+                                           name="remote-chart")
+        router = await RemoteAgent.from_url(host.base, api_key=host.token, settings=FAST, name="remote-genesis")
+        intruder = await RemoteAgent.from_url(host.base + "/a2a/agents/echo", api_key="gsk_0_bad", settings=FAST,
+                                              name="intruder")
+        assert chart.card.skills[0].output_types == ["image/png"]  # restored from the Genesis card extension
+        assert {s.id for s in router.card.skills} == {"echo.echo", "chart.chart", "waiter.wait"}
+        g = make_genesis(data_dir / "client", [chart, router, intruder])
+        try:
+            drawn = await g.arun(Task(text="draw", agent="remote-chart"))
+            routed = await g.arun(Task(text="say it back", agent="remote-genesis", task_type="echo"))
+            denied = await g.arun(Task(text="hi", agent="intruder"))
+        finally:
+            await g.aclose()
+    [art] = drawn.results[0].result.artifacts
+    assert art.name == "chart.png" and Path(art.path).read_bytes().startswith(b"\x89PNG")
+    assert Path(art.path).is_relative_to((data_dir / "client").resolve())
+    assert routed.status == "succeeded", routed.results[0].error
+    assert denied.status == "failed" and "401" in denied.results[0].error["message"]
+    assert denied.results[0].error["details"]["attempts"] == 1  # auth failures are not retried

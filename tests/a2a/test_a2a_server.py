@@ -289,3 +289,32 @@ async def test_finished_tasks_are_bounded(data_dir: Path) -> None:
         last = await _rpc(h, {"jsonrpc": "2.0", "id": 9, "method": "GetTask", "params": {"id": ids[2]}})
     assert first.json()["error"]["code"] == -32001
     assert last.json()["result"]["status"]["state"] == "TASK_STATE_COMPLETED"
+
+
+async def test_message_parts_become_task_inputs(host: Host) -> None:
+    import base64
+
+    csv = b"month,churn\njan,0.1\n"
+    parts = [
+        {"text": "look at these"},
+        {"data": {"threshold": 0.5}},
+        {"raw": base64.b64encode(csv).decode(), "filename": "../../etc/shop.csv", "mediaType": "text/csv"},
+        {"url": "https://data.example.org/sales.parquet", "filename": "sales.parquet"},
+        {"data": [1, 2, 3], "filename": "series"},
+    ]
+    params = {"message": {"role": "ROLE_USER", "messageId": "p1", "parts": parts, "metadata": {"namespace": "acme"}}}
+    resp = await _rpc(host, {"jsonrpc": "2.0", "id": 1, "method": "SendMessage", "params": params})
+    task = resp.json()["result"]["task"]
+    assert task["status"]["state"] == "TASK_STATE_COMPLETED", task["status"]
+    data = next(p["data"] for a in task["artifacts"] for p in a["parts"] if "data" in p)
+    echoed = data["subtasks"][0]["data"]
+    assert echoed["params"] == {"threshold": 0.5} and echoed["namespace"] == "acme"
+    by_name = {i["name"]: i for i in echoed["inputs"]}
+    assert by_name["shop.csv"]["file_bytes"] == len(csv)  # stored under the data dir, path parts dropped
+    assert by_name["sales.parquet"]["uri"] == "https://data.example.org/sales.parquet"
+    assert by_name["series"]["data"] == [1, 2, 3]
+    local = dict(params)
+    local["message"] = {**params["message"], "parts": [{"text": "x"}, {"url": "file:///etc/passwd"}]}
+    bad = await _rpc(host, {"jsonrpc": "2.0", "id": 2, "method": "SendMessage", "params": local})
+    status = bad.json()["result"]["task"]["status"]
+    assert status["state"] == "TASK_STATE_REJECTED" and "only http(s) URLs" in status["message"]["parts"][0]["text"]

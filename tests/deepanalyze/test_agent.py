@@ -133,3 +133,19 @@ async def test_llm_sql_rejected_falls_back_to_rules(tmp_path, churn_csv, reply, 
     assert data["operation"] == "group" and data["plan"]["parser"] == "rules"
     note = next(n for n in data["notes"] if "rejected" in n)
     assert reason in note
+
+
+def test_llm_narrative_kept_only_with_supported_numbers(churn_csv):
+    from genesis_agents.agents.deepanalyze import AnalyzeOptions, analyze
+
+    opts = AnalyzeOptions(use_llm_sql=False)
+    base = analyze(churn_csv, "churn rate by contract", options=opts)
+    top = base.data["result"]["table"][0]
+    pct = f"{100 * top['value']:.1f}%"
+    good = ScriptedChatModel(replies=[f"Month-to-month customers churn most: {pct}."])
+    a = analyze(churn_csv, "churn rate by contract", llm=good, options=opts)
+    assert a.data["narrative_source"] == "llm" and a.text == f"Month-to-month customers churn most: {pct}."
+    invented = ScriptedChatModel(replies=["Month-to-month customers churn most: 61.2%."])
+    b = analyze(churn_csv, "churn rate by contract", llm=invented, options=opts)
+    assert b.data["narrative_source"] == "rules" and pct in b.text
+    assert any("narrative was not used" in n for n in b.data["notes"])

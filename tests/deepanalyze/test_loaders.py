@@ -9,7 +9,7 @@ import duckdb
 import pandas as pd
 import pytest
 from genesis_agents.agents.deepanalyze import AnalyzeOptions, analyze
-from genesis_agents.infrastructure.errors import NotFoundError
+from genesis_agents.infrastructure.errors import BadInputError, NotFoundError
 
 from .conftest import write_csv
 
@@ -102,3 +102,66 @@ def test_month_first_dates(tmp_path):
     s = {c["name"]: c for c in a.data["schema"]}
     assert s["day"]["day_first"] is False
     assert a.data["answer"]["value"] == 2
+
+
+def test_cache_reuses_unchanged_file_and_reloads_changed(tmp_path):
+    import os
+
+    p = write_csv(ROWS, tmp_path / "c.csv")
+    a = analyze(p, "total amount by region")
+    b = analyze(p, "how many rows")
+    assert b.data["source"]["cached"] is True and "load_s" not in b.data["timings"]
+    assert b.data["answer"]["value"] == len(ROWS)
+    write_csv(ROWS + ROWS, p)
+    os.utime(p, ns=(os.stat(p).st_atime_ns, os.stat(p).st_mtime_ns + 10**9))
+    c = analyze(p, "how many rows")
+    assert c.data["source"]["cached"] is False and c.data["answer"]["value"] == 2 * len(ROWS)
+    d = analyze(p, "how many rows", options=AnalyzeOptions(cache=False))
+    assert d.data["source"]["cached"] is False
+    _check(a)
+
+
+def test_sqlalchemy_url(tmp_path):
+    pytest.importorskip("sqlalchemy", reason="SQLAlchemy URLs need the optional sqlalchemy package")
+    p = tmp_path / "crm.db"
+    with sqlite3.connect(p) as con:
+        pd.DataFrame(ROWS).to_sql("orders", con, index=False)
+        pd.DataFrame([{"x": 1}]).to_sql("other", con, index=False)
+    url = f"sqlite+pysqlite:///{p}"
+    with pytest.raises(BadInputError, match="several tables"):
+        analyze(url, "total amount by region")
+    a = analyze(url, "total amount by region", options=AnalyzeOptions(table="orders"))
+    _check(a)
+    assert a.data["source"]["kind"] == "sql"
+
+
+def test_resolve_source_from_upstream(tmp_path):
+    from pathlib import Path
+
+    from genesis_agents.agents.deepanalyze import resolve_source
+    from genesis_agents.infrastructure.contracts import AgentContext, AgentResult, Artifact, Task
+
+    class Ctx(AgentContext):  # the contract's minimal implementation: only ``upstream`` is read
+        def __init__(self, upstream):
+            self.upstream = upstream
+
+        memory = llm = artifact_dir = cancelled = None
+
+        async def delegate(self, task, *, agent=None, inputs=()):
+            raise NotImplementedError
+
+        def emit(self, message="", *, progress=None, **data):
+            pass
+
+        def add_usage(self, usage):
+            pass
+
+    p = write_csv(ROWS, tmp_path / "up.csv")
+    up = {"s1": AgentResult(text="made a table", artifacts=[Artifact.from_path(p)])}
+    src, _ = resolve_source(Task(text="total amount by region"), Ctx(up))
+    assert Path(src) == p.resolve()
+    rows_up = {"s1": AgentResult(data={"rows": ROWS})}
+    src2, label2 = resolve_source(Task(text="total amount by region"), Ctx(rows_up))
+    assert src2 == ROWS and label2 == "upstream s1"
+    with pytest.raises(BadInputError, match="no table"):
+        resolve_source(Task(text="total amount"), Ctx({}))

@@ -89,3 +89,62 @@ def test_quarterly_series_per_category(store):
     assert r["grain"] == "quarter" and set(r["series_names"]) == {"Furniture", "Office Supplies", "Technology"}
     q1 = df[(df["date"] < "2016-04-01") & (df["Category"] == "Technology")]["Profit"].sum()
     assert r["table"][0]["Technology"] == pytest.approx(q1)
+
+
+@pytest.fixture(scope="module")
+def invoices(tmp_path_factory):
+    """Line items shaped like the UCI 'Online Retail' export: no revenue column, US dates with times,
+    numeric invoice numbers repeated across lines, customer ids with blanks."""
+    rng = np.random.default_rng(5)
+    n = 5000
+    d = pd.to_datetime("2010-12-01") + pd.to_timedelta(rng.integers(0, 373 * 24 * 60, n), unit="min")
+    df = pd.DataFrame({
+        "InvoiceNo": rng.integers(536365, 538000, n),
+        "Description": rng.choice(["WHITE HANGING HEART", "WHITE METAL LANTERN", "GLASS STAR"], n),
+        "Quantity": rng.integers(1, 24, n), "InvoiceDate": [f"{x.month}/{x.day}/{x.year} {x.hour}:{x.minute:02d}" for x in d],
+        "UnitPrice": np.round(rng.uniform(0.5, 10, n), 2),
+        "CustomerID": np.where(rng.random(n) < 0.1, np.nan, rng.integers(12000, 13000, n)),
+        "Country": rng.choice(["United Kingdom", "France", "EIRE"], n)})
+    p = tmp_path_factory.mktemp("retail") / "online_retail.csv"
+    df.to_csv(p, index=False)
+    df["date"] = d
+    df["rev"] = df["Quantity"] * df["UnitPrice"]
+    return p, df
+
+
+def test_revenue_from_price_times_quantity_and_product_synonym(invoices):
+    p, df = invoices
+    a = analyze(p, "top 2 products by revenue")
+    exp = df.groupby("Description")["rev"].sum().sort_values(ascending=False).head(2)
+    got = [(r["Description"], r["value"]) for r in a.data["result"]["table"]]
+    assert [g[0] for g in got] == list(exp.index)
+    assert [g[1] for g in got] == pytest.approx(list(exp.values))
+    assert any("UnitPrice x Quantity" in i["reason"] for i in a.data["interpretation"])
+
+
+def test_numeric_ids_and_us_datetimes(invoices):
+    p, df = invoices
+    a = analyze(p, "how many customers")
+    assert a.data["answer"]["value"] == df["CustomerID"].nunique()
+    s = {c["name"]: c for c in a.data["schema"]}
+    assert s["InvoiceNo"]["role"] == "id" and s["InvoiceDate"]["date_format"] == "%m/%d/%Y %H:%M"
+    b = analyze(p, "average order value in december 2010")
+    dec = df[(df["date"] >= "2010-12-01") & (df["date"] < "2011-01-01")]
+    assert b.data["answer"]["value"] == pytest.approx(dec["rev"].sum() / dec["InvoiceNo"].nunique())
+
+
+def test_bank_style_exited_target(tmp_path):
+    rng = np.random.default_rng(2)
+    n = 2000
+    df = pd.DataFrame({"CustomerId": range(n), "Geography": rng.choice(["France", "Spain", "Germany"], n),
+                       "NumOfProducts": rng.integers(1, 4, n), "IsActiveMember": rng.integers(0, 2, n),
+                       "Balance": np.round(rng.uniform(0, 1e5, n), 2), "Exited": rng.integers(0, 2, n)})
+    p = tmp_path / "bank.csv"
+    df.to_csv(p, index=False)
+    a = analyze(p, "exit rate by number of products")
+    got = {r["NumOfProducts"]: r["value"] for r in a.data["result"]["table"]}
+    assert got == pytest.approx(df.groupby("NumOfProducts")["Exited"].mean().to_dict())
+    b = analyze(p, "churn rate for active members")
+    assert b.data["answer"]["value"] == pytest.approx(df[df["IsActiveMember"] == 1]["Exited"].mean())
+    c = analyze(p, "average balance of churned customers")
+    assert c.data["answer"]["value"] == pytest.approx(df[df["Exited"] == 1]["Balance"].mean())

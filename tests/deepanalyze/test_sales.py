@@ -217,3 +217,16 @@ def test_drivers_of_revenue(sales_csv):
     top = a.data["result"]["drivers"][0]
     assert top["column"] in ("product", "quantity", "cost")
     assert {d["column"] for d in a.data["result"]["drivers"]} >= {"product", "region"}
+
+
+def test_best_selling_and_bought_the_most(sales_csv, sales_data):
+    a = analyze(sales_csv, "best selling product")
+    q = defaultdict(int)
+    for r in sales_data:
+        q[r["product"]] += r["quantity"]
+    assert a.data["answer"]["segment"] == max(q, key=q.get) and a.data["answer"]["value"] == max(q.values())
+    b = analyze(sales_csv, "which customer bought the most")
+    rev = defaultdict(float)
+    for r in sales_data:
+        rev[r["customer"]] += r["_revenue"]
+    assert b.data["answer"]["segment"] == max(rev, key=rev.get)

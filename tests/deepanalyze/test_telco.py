@@ -188,3 +188,60 @@ def test_forecast_needs_dates(telco):
 
     with pytest.raises(BadInputError, match="date column"):
         analyze(telco, "forecast next quarter's revenue")
+
+
+def test_percentage_of_customers_with_value(telco, rows):
+    a = analyze(telco, "what percentage of customers are on month-to-month contracts")
+    assert a.data["answer"]["value"] == pytest.approx(sum(r["Contract"] == "Month-to-month" for r in rows) / len(rows))
+    assert a.data["metric"]["unit"] == "rate"
+
+
+def test_share_by_group(telco, rows):
+    a = analyze(telco, "share of customers with fiber optic by contract")
+    got = {r["Contract"]: r["value"] for r in a.data["result"]["table"]}
+    for k, v in got.items():
+        sub = [r for r in rows if r["Contract"] == k]
+        assert v == pytest.approx(sum(r["InternetService"] == "Fiber optic" for r in sub) / len(sub))
+
+
+def test_churned_customers_as_population(telco, rows):
+    a = analyze(telco, "average tenure of churned customers")
+    ten = [int(r["tenure"]) for r in rows if r["Churn"] == "Yes"]
+    assert a.data["answer"]["value"] == pytest.approx(statistics.mean(ten))
+    b = analyze(telco, "average monthly charges of retained customers")
+    mc = [float(r["MonthlyCharges"]) for r in rows if r["Churn"] == "No"]
+    assert b.data["answer"]["value"] == pytest.approx(statistics.mean(mc))
+
+
+def test_by_value_is_a_filter_not_a_dimension(telco, rows):
+    a = analyze(telco, "what is the churn rate for customers paying by electronic check")
+    sub = [r for r in rows if r["PaymentMethod"] == "Electronic check"]
+    assert a.data["operation"] == "aggregate"
+    assert a.data["answer"]["value"] == pytest.approx(sum(r["Churn"] == "Yes" for r in sub) / len(sub))
+
+
+def test_compare_segments_without_periods(telco, rows):
+    a = analyze(telco, "compare churn between DSL and fiber optic customers")
+    assert a.data["operation"] == "group" and a.data["plan"]["group_by"] == ["InternetService"]
+    got = {r["InternetService"]: r["value"] for r in a.data["result"]["table"]}
+    exp = _churn_by(rows, "InternetService")
+    assert got == pytest.approx({k: exp[k] for k in ("DSL", "Fiber optic")})
+
+
+def test_yes_no_question_groups_by_the_named_column(telco, rows):
+    a = analyze(telco, "Are senior citizens more likely to churn?")
+    got = {r["SeniorCitizen"]: r["value"] for r in a.data["result"]["table"]}
+    assert got == pytest.approx({int(k): v for k, v in _churn_by(rows, "SeniorCitizen").items()})
+
+
+def test_revenue_lost_to_churn(telco, rows):
+    a = analyze(telco, "how much revenue did we lose to churn")
+    exp = sum(v for r in rows if r["Churn"] == "Yes" and (v := _num(r["TotalCharges"])) is not None)
+    assert a.data["answer"]["value"] == pytest.approx(exp)
+
+
+def test_compare_with_nothing_to_compare(telco):
+    from genesis_agents.infrastructure.errors import BadInputError
+
+    with pytest.raises(BadInputError, match="nothing to compare"):
+        analyze(telco, "compare churn rate")

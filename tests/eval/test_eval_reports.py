@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import os
 import shutil
 import subprocess
@@ -91,7 +92,7 @@ def test_json_report_round_trips(mixed_report, tmp_path):
 def test_terminal_report_prints_table_and_comparison(mixed_report):
     from rich.console import Console
 
-    console = Console(record=True, width=200)
+    console = Console(record=True, width=200, file=io.StringIO())
     print_report(mixed_report, console)
     text = console.export_text()
     assert "mixed::fails" in text and "FAILED" in text and "vs baseline" in text and "regression" in text

@@ -108,7 +108,7 @@ async def test_llm_code_variants_are_sandboxed_and_the_good_one_promoted(setting
     victim.write_text("do not delete")
     llm = ScriptedChatModel(replies=scripted_variants(victim))
     config = fast_config(generations=1, population=5, initial_random=0, operators=["llm_revision"],
-                         limits=SandboxLimits(cpu_s=3, wall_s=40, memory_mb=3072))
+                         limits=SandboxLimits(cpu_s=2, wall_s=40, memory_mb=3072))
     engine = EvolutionEngine(TRIAGE_REF, triage_suite, settings=settings, config=config, llm=llm)
     result = await engine.run()
 
@@ -149,7 +149,7 @@ asyncio.run(EvolutionEngine(sys.argv[3], sys.argv[4], settings=settings, config=
 
 
 async def test_evolution_resumes_after_a_crash(settings, fast_config, triage_suite):
-    config = fast_config(generations=2, population=3, patience=10, promote=False)
+    config = fast_config(generations=2, population=2, patience=10, promote=False)
     proc = await asyncio.create_subprocess_exec(
         sys.executable, "-c", CRASHING_RUN, str(settings.data_dir), config.model_dump_json(), TRIAGE_REF,
         str(triage_suite), stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, env={**os.environ})
@@ -173,7 +173,7 @@ async def test_evolution_resumes_after_a_crash(settings, fast_config, triage_sui
     assert set(before) <= set(after)
     assert all(after[i].scores == before[i].scores for i in done_before)
     assert [g["generation"] for g in result.generations] == [0, 1, 2]
-    assert engine.config.population == 3  # the stored config, not the one passed to the resuming engine
+    assert engine.config.population == 2  # the stored config, not the one passed to the resuming engine
     assert engine.archive.run(run["id"])["status"] == "done"
     assert json.dumps(result.promotion.model_dump(mode="json"))  # the gate still ran, with promote=False
     assert result.promotion.decision in ("approved_not_written", "rejected")
@@ -193,4 +193,23 @@ async def test_a_current_version_that_cannot_be_evaluated_stops_the_run(settings
         await engine.run()
     assert "cannot be evaluated" in str(info.value) and "does not define hook functions" in str(info.value)
     assert engine.archive.runs("triage")[0]["status"] == "failed"
+    engine.archive.close()
+
+
+def test_builtin_suite_names_resolve_to_files():
+    from genesis_agents.evolution import Evaluator
+
+    ev = Evaluator(TRIAGE_REF, "deepanalyze")
+    assert ev.suites[0].endswith("deepanalyze.yaml") and Path(ev.suites[0]).is_file()
+
+
+@pytest.mark.slow
+async def test_builtin_deepanalyze_agent_evolves_on_its_builtin_suite(settings, fast_config):
+    """The real DeepAnalyze agent (pandas, charts) runs inside the sandbox on its built-in suite."""
+    engine = EvolutionEngine("deepanalyze", "deepanalyze", settings=settings,
+                             config=fast_config(generations=1, population=2, stages="default", promote=False,
+                                                limits=SandboxLimits(cpu_s=120, wall_s=300)))
+    result = await engine.run()
+    assert result.failed == 0 and result.best.fitness > 0
+    assert result.promotion.decision in ("approved_not_written", "rejected")
     engine.archive.close()

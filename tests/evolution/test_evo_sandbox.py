@@ -94,12 +94,13 @@ def test_ray_executor_needs_ray_installed():
 
     import pytest
     from genesis_agents.evolution import Evaluator
+    from genesis_agents.evolution.examples import TRIAGE_SUITE
     from genesis_agents.infrastructure.errors import BackendUnavailableError
 
     if importlib.util.find_spec("ray") is not None:
         pytest.skip("ray is installed here")
     with pytest.raises(BackendUnavailableError) as info:
-        Evaluator("genesis_agents.evolution.examples.triage:TriageAgent", "suite.yaml", executor="ray")
+        Evaluator("genesis_agents.evolution.examples.triage:TriageAgent", TRIAGE_SUITE, executor="ray")
     assert "ray" in str(info.value) and "not installed" in str(info.value)
 
 

@@ -1,7 +1,6 @@
 import sqlite3
 
 import pytest
-
 from genesis_agents.infrastructure.errors import NotFoundError
 from genesis_agents.safety import AuditLog, AuditRecord
 from genesis_agents.safety.audit import RevisionRecord

@@ -1,5 +1,4 @@
 import pytest
-
 from genesis_agents.infrastructure.errors import ConfigError
 from genesis_agents.safety import PolicyRule, SafetyPolicy
 

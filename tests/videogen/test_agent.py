@@ -56,6 +56,8 @@ async def test_run_produces_artifacts_memory_and_scores(tmp_path: Path, churn_js
     hits = await ctx.memory.recall("video storyboard churn", k=3)
     assert hits and hits[0].item.id == d["memory_id"] and hits[0].item.source_agent == "videogen"
     assert "storyboard" in hits[0].item.tags
+    facts = await ctx.memory.neighbours("Churn rate by contract")
+    assert any(t.predicate == "shown_in_video" for t in facts)
     assert ctx.events and ctx.events[-1][1] is not None
 
 
@@ -106,6 +108,16 @@ async def test_llm_planner_valid_repaired_and_rejected(tmp_path: Path) -> None:
     assert any("llm plan rejected" in n for n in res.data["storyboard"]["notes"])
 
 
+async def test_foreign_params_are_set_aside_and_reported(tmp_path: Path) -> None:
+    """In a plan, DeepAnalyze's params reach VideoGen too: they are reported, not fatal."""
+    task = Task(text="A 6 second video about params",
+                params={**SMALL, "table": "customers", "horizon": 3, "videogen": {"max_rounds": 0, "fps": 8}})
+    res = await VideoGenAgent().run(task, LocalContext(task, tmp_path))
+    assert res.data["ignored_params"] == ["horizon", "table"]
+    assert any("ignored params: horizon, table" in n for n in res.data["storyboard"]["notes"])
+    assert res.data["video"]["fps"] == 8 and res.data["rounds"] == 1  # the scoped values win
+
+
 async def test_user_storyboard_is_rendered(tmp_path: Path) -> None:
     sb = {"title": "Mine", "target_duration_s": 6, "scenes": [
         {"id": "a", "kind": "title", "title": "Hello", "duration_s": 3},
@@ -119,7 +131,8 @@ async def test_user_storyboard_is_rendered(tmp_path: Path) -> None:
     ({"resolution": "1000x1000"}, "params"),
     ({"resolution": "big"}, "params.resolution"),
     ({"fps": 7}, "params"),
-    ({"colour": "red"}, "params.colour"),
+    ({"videogen": {"colour": "red"}}, "params.videogen.colour"),
+    ({"videogen": {"fps": "fast"}}, "params.videogen.fps"),
 ])
 async def test_bad_params(tmp_path: Path, params: dict, field: str) -> None:
     task = Task(text="A video", params=params)
@@ -203,7 +216,7 @@ async def test_cancel_mid_render_cleans_up(tmp_path: Path) -> None:
     ctx = LocalContext(task, tmp_path / "art")
     original = ctx.emit
 
-    def emit(message: str = "", *, progress=None, **data) -> None:  # noqa: ANN001
+    def emit(message: str = "", *, progress=None, **data) -> None:
         original(message, progress=progress, **data)
         if "frame" in message:  # the user cancels once frames are being rendered
             ctx.cancel = True
@@ -213,3 +226,29 @@ async def test_cancel_mid_render_cleans_up(tmp_path: Path) -> None:
         await VideoGenAgent().run(task, ctx)
     assert any("frame" in m for m, _ in ctx.events)
     assert not list((tmp_path / "art").glob("*.mp4")) and not list((tmp_path / "art").glob(".round*"))
+
+
+async def test_duration_follows_content_when_not_given(tmp_path: Path) -> None:
+    thin = Task(text="Make a video about our new invoicing app", params={**SMALL, "max_rounds": 0})
+    res = await VideoGenAgent().run(thin, LocalContext(thin, tmp_path / "a"))
+    assert 6.0 <= res.data["video"]["duration_s"] < 20.0  # two short scenes would drag over 20 s
+    assert res.data["critique"]["after"]["pacing"] == 1.0
+    rich = Task(text="Make a video of the findings", inputs=[TaskInput(data={"findings": FINDINGS, "chart_data": CHURN})],
+                params={**SMALL, "max_rounds": 0})
+    res = await VideoGenAgent().run(rich, LocalContext(rich, tmp_path / "b"))
+    assert res.data["video"]["duration_s"] == 20.0
+
+
+async def test_timeout_stops_the_render_thread(tmp_path: Path) -> None:
+    """asyncio cancellation (a task timeout) must not leave a thread rendering in the background."""
+    import asyncio
+
+    task = Task(text="A 20 second video about timeouts", params={**SMALL, "resolution": "640x360", "fps": 24,
+                                                                 "max_rounds": 0, "duration_s": 20})
+    with pytest.raises(asyncio.TimeoutError):
+        await asyncio.wait_for(VideoGenAgent().run(task, LocalContext(task, tmp_path)), timeout=0.5)
+    # a render left running would finish 480 frames and write video.mp4; a stopped one cleans up its file
+    for _ in range(40):
+        await asyncio.sleep(0.05)
+        assert not (tmp_path / "video.mp4").exists()
+    assert not list(tmp_path.glob(".round*.mp4"))

@@ -7,10 +7,9 @@ from pathlib import Path
 
 import pytest
 import typer
-from typer.testing import CliRunner
-
 from genesis_agents.agents.videogen import inspect_video
 from genesis_agents.infrastructure.contracts import Task, TaskInput
+from typer.testing import CliRunner
 
 from .conftest import CHURN, FINDINGS
 

@@ -128,6 +128,16 @@ class SceneRenderer:
                                        block.size, large or block.size >= round(3.4 * self.u)))
         return item
 
+    def shift(self, dy: int) -> None:
+        """Move every laid-out text element (and its published region) down by ``dy`` pixels."""
+        if dy <= 0:
+            return
+        for item in self.texts:
+            item.pos = (item.pos[0], item.pos[1] + dy)
+        for r in self.regions:
+            r.box = (r.box[0], r.box[1] + dy, r.box[2], r.box[3] + dy)
+        self.dots = [(x, y + dy, r, st) for x, y, r, st in getattr(self, "dots", [])]
+
     def layout(self) -> None:  # pragma: no cover - abstract
         raise NotImplementedError
 
@@ -262,6 +272,8 @@ class BulletsRenderer(SceneRenderer):
             y += item.block.height + gap
         if y - gap > sy1:
             self.overflow.append("bullets")
+        else:  # centre the block in the free height (slightly above the middle reads best)
+            self.shift(round((sy1 - (y - gap)) * 0.4))
 
     def draw_extra(self, frame: Image.Image, t: float) -> None:
         draw = ImageDraw.Draw(frame)
