@@ -322,13 +322,14 @@ class HybridMemory(SyncHelpers):
             candidates = {hits[0][0] for hits in nearest if hits and hits[0][1] >= threshold}
             existing_items = self.catalog.get_items(ns, list(candidates)) if candidates else {}
             sims = vectors @ vectors.T
+            row_of = {i: n for n, i in enumerate(fresh)}
             kept: list[int] = []
             for n, i in enumerate(fresh):
                 hit = nearest[n][0] if nearest[n] else None
                 if hit and hit[1] >= threshold and hit[0] in existing_items and hit[0] != items[i].id:
                     merge_into[i] = existing_items[hit[0]]
                     continue
-                twin = next((j for j in kept if sims[n, fresh.index(j)] >= threshold), None)
+                twin = next((j for j in kept if sims[n, row_of[j]] >= threshold), None)
                 if twin is not None:
                     merge_into[i] = items[twin]
                     continue

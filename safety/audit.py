@@ -171,7 +171,8 @@ class AuditLog:
               since: float | None = None, limit: int = 50) -> list[AuditRecord]:
         if limit < 1 or limit > 100_000:
             raise BadInputError("limit must be between 1 and 100000", field="limit")
-        where, args = [], []
+        where: list[str] = []
+        args: list[object] = []
         for col, val in (("agent", agent), ("namespace", namespace), ("action", action), ("kind", kind),
                          ("run_id", run_id)):
             if val is not None:

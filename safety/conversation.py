@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import AsyncGenerator
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Literal
 
@@ -93,7 +93,7 @@ class ConversationAgent:
         self.rerun_timeout_s = rerun_timeout_s
 
     async def proposals(self, request: str, response: str, verdict: Verdict, *, rerun: RerunFn | None = None,
-                        llm: BaseChatModel | None = None, allow_decline: bool = True) -> AsyncIterator[Proposal]:
+                        llm: BaseChatModel | None = None, allow_decline: bool = True) -> AsyncGenerator[Proposal, None]:
         """Candidate revisions, best-first. Failures of one method are logged and skipped, never raised."""
         if verdict.findings:
             yield Proposal("redact", redact(response, verdict.findings))

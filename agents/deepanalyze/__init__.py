@@ -8,7 +8,8 @@ from .parser import parse_question
 from .plan import AnalysisPlan, Filter, Interpretation, Metric, Period
 from .schema import ColumnInfo, Schema, infer_schema
 
-__all__ = ["CARD", "Analysis", "AnalysisPlan", "AnalyzeOptions", "ColumnInfo", "DeepAnalyzeAgent", "Filter",
-           "Interpretation", "LoadedTable", "Metric", "Period", "Schema", "analyze", "clear_cache", "infer_schema",
-           "load_table",
-           "parse_question", "resolve_source"]
+__all__ = [
+    "CARD", "Analysis", "AnalysisPlan", "AnalyzeOptions", "ColumnInfo", "DeepAnalyzeAgent", "Filter", "Interpretation",
+    "LoadedTable", "Metric", "Period", "Schema", "analyze", "clear_cache", "infer_schema", "load_table",
+    "parse_question", "resolve_source",
+]

@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import duckdb
 from genesis_agents.infrastructure.errors import BadInputError
 from pydantic import BaseModel, Field
 
@@ -159,7 +160,11 @@ def analyze(source: Any, question: str, *, artifact_dir: Path | None = None, llm
         if not cached:
             timings.update(lt.timings)
         t2 = time.perf_counter()
-        result, plan, llm_note = _plan_and_run(lt.con, schema, question, llm, opts)
+        try:
+            result, plan, llm_note = _plan_and_run(lt.con, schema, question, llm, opts)
+        except duckdb.Error as exc:  # a plan the data cannot support: say so, never a traceback
+            raise BadInputError(f"cannot answer {question!r} on this table: {str(exc).splitlines()[0][:200]}",
+                                field="question", hint="name the columns to use, e.g. 'average X by Y'") from None
         timings["analysis_s"] = time.perf_counter() - t2
         notes = [i.reason for i in plan.interpretation if i.ambiguous or "no metric" in i.reason
                  or "matched part" in i.reason or "computed" in i.reason or "taken as" in i.reason]
@@ -311,6 +316,8 @@ def _headline(plan: AnalysisPlan, r: dict[str, Any]) -> dict[str, Any] | None:
                 "segment": r["drivers"][0]["column"]}
     if op == "anomalies":
         return {"value": len(r["anomalies"]["anomalies"]), "unit": "count", "label": "anomalies"}
+    if op == "distribution":
+        return {"value": r["stats"]["median"], "unit": unit, "label": f"median {r['column']}"}
     return None
 
 

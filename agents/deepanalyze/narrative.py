@@ -70,6 +70,9 @@ def findings_for(plan: AnalysisPlan, r: dict[str, Any]) -> list[dict[str, Any]]:
             else:
                 add(d["column"], f"correlation with {label}", d["correlation"], "number",
                     f"{d['column']} correlates with {label}: r = {d['correlation']:.2f}")
+    elif op == "distribution" and r["stats"]["n"]:
+        add(r["column"], f"median {r['column']}", r["stats"]["median"], unit,
+            f"median {r['column']}: {fmt(r['stats']['median'], unit)}")
     elif op == "correlation":
         add(f"{r['x']} ~ {r['y']}", "pearson correlation", r["pearson"], "number",
             f"correlation between {r['x']} and {r['y']}: r = {fmt(r['pearson'])} ({r['strength']})")
@@ -191,6 +194,17 @@ def narrate(plan: AnalysisPlan, r: dict[str, Any], *, notes: list[str], warnings
                          f"{fmt(ar.get('m1'), 'rate')}, month 3 {fmt(ar.get('m3'), 'rate')}.")
         else:
             lines.append(f"{label[:1].upper() + label[1:]} by signup cohort across {len(r['table'])} cohorts.")
+    elif op == "distribution":
+        st = r["stats"]
+        if not st["n"]:
+            lines.append(f"No values of {r['column']}{scope}.")
+        else:
+            lines.append(f"{r['column']}{scope} over {fmt(st['n'], 'count')} values: median {fmt(st['median'], unit)}, "
+                         f"middle half {fmt(st['p25'], unit)} to {fmt(st['p75'], unit)}, range {fmt(st['min'], unit)} "
+                         f"to {fmt(st['max'], unit)}, mean {fmt(st['mean'], unit)}.")
+            for row in r.get("table", [])[:6]:
+                lines.append(f"- {_seg(row, plan.group_by)}: median {fmt(row['median'], unit)} "
+                             f"({fmt(row['p25'], unit)} to {fmt(row['p75'], unit)}, {fmt(row['n'], 'count')} values)")
     elif op == "describe":
         lines.append(f"The table has {fmt(r['rows'], 'count')} rows and {len(r['columns'])} columns: "
                      + ", ".join(f"{c['column']} ({c['role']})" for c in r["columns"][:20]) + ".")

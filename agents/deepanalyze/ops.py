@@ -373,6 +373,38 @@ def op_correlation(con: duckdb.DuckDBPyConnection, plan: AnalysisPlan, schema: S
                       "title": f"{a} vs {b}", "x_label": a, "y_label": b, "unit": "number"}}
 
 
+def op_distribution(con: duckdb.DuckDBPyConnection, plan: AnalysisPlan, schema: Schema, *, bins: int = 10
+                    ) -> dict[str, Any]:
+    """Quantiles and an equal-width histogram of one numeric column (per group when grouped)."""
+    col = qi(plan.columns[0])
+    w = where_sql(plan)
+    cond = f"{' AND' if w else ' WHERE'} {col} IS NOT NULL"
+    sql = (f"SELECT count({col}) AS n, min({col}) AS min, quantile_cont({col}, 0.1) AS p10, "
+           f"quantile_cont({col}, 0.25) AS p25, median({col}) AS median, quantile_cont({col}, 0.75) AS p75, "
+           f"quantile_cont({col}, 0.9) AS p90, max({col}) AS max, avg({col}) AS mean, stddev_samp({col}) AS std "
+           f"FROM t{w}{cond}")
+    stats = records(con, sql)[0]
+    if not stats["n"]:
+        return {"column": plan.columns[0], "stats": stats, "histogram": [], "sql": sql, "chart": None}
+    lo, hi = float(stats["min"]), float(stats["max"])
+    width = (hi - lo) / bins if hi > lo else 1.0
+    rows = records(con, f"SELECT least(CAST(floor(({col} - {lo!r}) / {width!r}) AS INTEGER), {bins - 1}) AS b, "
+                        f"count(*) AS n FROM t{w}{cond} GROUP BY 1 ORDER BY 1")
+    counts = {r["b"]: r["n"] for r in rows}
+    hist = [{"from": lo + i * width, "to": lo + (i + 1) * width, "n": counts.get(i, 0)} for i in range(bins)]
+    unit = plan.metric.unit if plan.metric else "number"
+    out: dict[str, Any] = {}
+    if plan.group_by:
+        dims = ", ".join(qi(g) for g in plan.group_by)
+        out["table"] = records(con, f"SELECT {dims}, count({col}) AS n, quantile_cont({col}, 0.25) AS p25, "
+                                    f"median({col}) AS median, quantile_cont({col}, 0.75) AS p75, avg({col}) AS mean "
+                                    f"FROM t{w}{cond} GROUP BY ALL ORDER BY median DESC LIMIT {MAX_GROUPS}")
+    return {**out, "column": plan.columns[0], "stats": stats, "histogram": hist, "sql": sql,
+            "chart": {"kind": "bar", "labels": [f"{h['from']:,.4g}-{h['to']:,.4g}" for h in hist],
+                      "values": [h["n"] for h in hist], "title": f"Distribution of {plan.columns[0]}",
+                      "x_label": plan.columns[0], "y_label": "rows", "unit": "count", "value_unit": unit}}
+
+
 def op_cohort(con: duckdb.DuckDBPyConnection, plan: AnalysisPlan, schema: Schema, *, max_age: int = 12) -> dict[str, Any]:
     if not plan.date_column:
         raise BadInputError("cohort retention needs a date column", field="question")
@@ -447,4 +479,4 @@ def _title(plan: AnalysisPlan, grain: str | None = None) -> str:
 
 OPERATIONS: dict[str, Callable[..., dict[str, Any]]] = {"aggregate": op_aggregate, "group": op_group, "rank": op_group, "timeseries": op_timeseries,
               "growth": op_growth, "compare": op_compare, "drivers": op_drivers, "correlation": op_correlation,
-              "cohort": op_cohort, "describe": op_describe}
+              "cohort": op_cohort, "describe": op_describe, "distribution": op_distribution}

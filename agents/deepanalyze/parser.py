@@ -134,6 +134,8 @@ def parse_question(question: str, schema: Schema, con: duckdb.DuckDBPyConnection
         op = "anomalies"
     elif masked_has(r"\bcohorts?\b|\bretention (curve|matrix|table)\b|\bretention by (signup|cohort|first)"):
         op = "cohort"
+    elif masked_has(r"\b(distribution|histogram|spread|percentiles?|quartiles?|quantiles?|range of)\b"):
+        op = "distribution"
     elif masked_has(r"\b(correlat\w*|relationship between|related to|relation between)\b"):
         op = "correlation"
     elif masked_has(r"\b(drives?|drivers?|driving|explains?|explaining|why|factors?|influences?|affects?|"
@@ -334,9 +336,21 @@ def parse_question(question: str, schema: Schema, con: duckdb.DuckDBPyConnection
                                              reason=f"'per {gc.label}' read as an average per {g}, not one group per id"))
 
     columns: list[str] = []
+    if op == "distribution":
+        num = [c for _, _, c in mentions if c.role in ("numeric", "money", "percent")]
+        if metric is not None and len(metric.columns) == 1 and (mc := schema.get(metric.columns[0])) is not None \
+                and mc.role in ("numeric", "money", "percent"):
+            num.insert(0, mc)
+        if not num:
+            raise BadInputError("a distribution needs a numeric column", field="question",
+                                hint="e.g. 'distribution of monthly charges'")
+        columns = [num[0].name]
+        metric = column_metric(num[0], "avg")
     if op == "correlation":
         named = [c.name for _, _, c in mentions if c.role in ("numeric", "money", "percent", "flag")]
-        first = [n for n in (metric.columns if metric else []) if schema.get(n) is not None]
+        numeric_roles = ("numeric", "money", "percent", "flag")
+        first = [n for n in (metric.columns if metric else [])
+                 if (ci := schema.get(n)) is not None and ci.role in numeric_roles]
         columns = list(dict.fromkeys(first + named))
         if len(columns) < 2:
             raise BadInputError("a correlation needs two numeric columns", field="question",

@@ -12,7 +12,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, Field
 
 Operation = Literal["aggregate", "group", "rank", "timeseries", "growth", "compare", "cohort", "drivers",
-                    "correlation", "forecast", "anomalies", "describe", "sql"]
+                    "correlation", "forecast", "anomalies", "describe", "distribution", "sql"]
 Grain = Literal["day", "week", "month", "quarter", "year"]
 Unit = Literal["money", "percent", "rate", "count", "number"]
 

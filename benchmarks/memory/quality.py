@@ -59,6 +59,7 @@ async def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--teams", type=int, default=40)
     parser.add_argument("--seed", type=int, default=7)
+    parser.add_argument("--torch-threads", type=int, default=1, help="0 = leave torch's setting alone")
     parser.add_argument("--out", type=Path, default=Path(__file__).parent / "results" / "quality.json")
     args = parser.parse_args()
 
@@ -67,6 +68,12 @@ async def main() -> None:
     results: dict[str, dict[str, float]] = {}
     with tempfile.TemporaryDirectory() as tmp:
         memory = HybridMemory(MemoryConfig(data_dir=Path(tmp) / "memory"))
+        if args.torch_threads:  # 1 is far faster than 2 on a busy 2-core machine
+            import torch
+
+            memory.embedder.embed(["warm-up"])
+            torch.set_num_threads(args.torch_threads)
+            memory._io.submit(torch.set_num_threads, args.torch_threads).result()
         items = [MemoryItem(id=f"mem_{d.id}", text=d.text, kind="document") for d in kg.docs]
         started = time.perf_counter()
         for start in range(0, len(items), 128):

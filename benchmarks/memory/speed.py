@@ -119,6 +119,7 @@ async def run(args: argparse.Namespace, data_dir: Path, chroma_url: str | None, 
         import torch
 
         torch.set_num_threads(args.torch_threads)
+        memory._io.submit(torch.set_num_threads, args.torch_threads).result()  # the thread that embeds
     started = time.perf_counter()
     last_print = started
     for start in range(0, len(items), args.batch):

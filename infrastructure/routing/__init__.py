@@ -2,6 +2,7 @@
 
 from .capability import Calibration, CapabilityIndex, index_for
 from .cards_io import load_cards
+from .factory import build_planner, build_router, build_validator
 from .health import HealthTracker
 from .limits import PlanLimits
 from .planner import HTDAGPlanner
@@ -10,6 +11,7 @@ from .rules import Rule, RuleSet, RulesSource
 from .validator import AOPValidator
 
 __all__ = [
-    "AOPValidator", "DEFAULT_RULES_PATH", "Calibration", "HTDAGPlanner", "PlanLimits", "CapabilityIndex", "HaloRouter", "HealthTracker", "Rule", "RuleSet",
-    "RulesSource", "index_for", "load_cards",
+    "AOPValidator", "Calibration", "CapabilityIndex", "DEFAULT_RULES_PATH", "HTDAGPlanner", "HaloRouter",
+    "HealthTracker", "PlanLimits", "Rule", "RuleSet", "RulesSource", "build_planner", "build_router",
+    "build_validator", "index_for", "load_cards",
 ]

@@ -27,7 +27,7 @@ from ..embeddings import Embedder, default_embedder
 from ..errors import BadInputError, ConfigError
 from .text import content_terms
 
-FEATURES: tuple[str, ...] = ("cos_max", "cos_top3", "cos_card", "keyword", "bm25_rel", "margin")
+FEATURES: tuple[str, ...] = ("cos_max", "cos_top3", "cos_card", "keyword", "bm25_rel", "margin", "cos_rel")
 CALIBRATION_FILE = Path(__file__).with_name("calibration.json")
 
 
@@ -186,6 +186,7 @@ class CapabilityIndex:
         bm25 = [self._bm25(terms, p) for p in self.profiles]
         bm25_max = max(bm25) or 1.0
         maxes = [m for m, _, _ in per_card]
+        mean_max = sum(maxes) / len(maxes)
         out: list[CardScore] = []
         for i, prof in enumerate(self.profiles):
             others = [m for j, m in enumerate(maxes) if j != i]
@@ -197,6 +198,7 @@ class CapabilityIndex:
                 "keyword": sum(q_idf[t] for t in matched) / total_idf,
                 "bm25_rel": bm25[i] / bm25_max,
                 "margin": maxes[i] - (max(others) if others else 0.0),
+                "cos_rel": maxes[i] - mean_max,
             }
             out.append(CardScore(prof.name, self.calibration.probability(feats), feats,
                                  self._passage_text(per_card[i][2]), matched))

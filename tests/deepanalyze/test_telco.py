@@ -245,3 +245,20 @@ def test_compare_with_nothing_to_compare(telco):
 
     with pytest.raises(BadInputError, match="nothing to compare"):
         analyze(telco, "compare churn rate")
+
+
+def test_distribution(telco, rows):
+    a = analyze(telco, "distribution of tenure")
+    ten = sorted(int(r["tenure"]) for r in rows)
+    st = a.data["result"]["stats"]
+    assert st["median"] == pytest.approx(statistics.median(ten)) and st["min"] == 0 and st["max"] == 72
+    assert sum(h["n"] for h in a.data["result"]["histogram"]) == len(ten)
+    assert len(a.data["chart_data"]["values"]) == 10
+
+
+def test_distribution_by_group(telco, rows):
+    a = analyze(telco, "spread of monthly charges by contract")
+    got = {r["Contract"]: r["median"] for r in a.data["result"]["table"]}
+    for k, v in got.items():
+        assert v == pytest.approx(statistics.median(float(r["MonthlyCharges"]) for r in rows if r["Contract"] == k))
+    assert "Two year: median" in a.text

@@ -58,7 +58,7 @@ async def test_out_of_scope_is_unassigned_with_reason(cards, text: str) -> None:
 
 
 async def test_out_of_scope_goes_to_fallback(cards) -> None:
-    d = await route(HaloRouter(fallback_agent="support"), "Write a haiku about the sea", cards)
+    d = await route(HaloRouter(fallback_agent="support"), "Why do cats purr?", cards)
     assert d.agent == "support" and d.decided_by == "fallback" and "fallback" in d.explanation
     with pytest.raises(UnknownAgentError) as exc:
         await route(HaloRouter(fallback_agent="nobody"), "anything at all", cards)
