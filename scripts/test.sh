@@ -5,4 +5,5 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/bootstrap.sh
 . .venv/bin/activate
+export OPENBLAS_NUM_THREADS=${OPENBLAS_NUM_THREADS:-1}  # small BLAS calls are faster single-threaded
 exec python -m pytest "$@"
