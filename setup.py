@@ -26,6 +26,6 @@ for package, folder in FOLDERS.items():
 setup(
     packages=packages,
     package_dir=package_dir,
-    package_data={"": ["*.yaml", "*.yml", "*.json", "*.jsonl", "*.csv", "*.xsd", "*.ttf", "*.txt", "*.html", "LICENSE*", "*.md"]},
+    package_data={"": ["*.yaml", "*.yml", "*.json", "*.jsonl", "*.csv", "*.xsd", "*.npz", "*.ttf", "*.txt", "*.html", "LICENSE*", "*.md"]},
     include_package_data=True,
 )

@@ -45,6 +45,9 @@ class GenesisSettings(BaseSettings):
     safety_reviewer: Literal["waltzrl", "passthrough"] = Field(
         default="waltzrl", description="'passthrough' disables safety review (responses are marked unreviewed)"
     )
+    safety_policy: Path | None = Field(
+        default=None, description="YAML safety policy (block/revise/coach/monitor per agent and namespace)"
+    )
     router_rules: Path | None = Field(default=None, description="YAML rules file for the HALO router")
     fallback_agent: str | None = None
     disabled_plugins: list[str] = Field(default_factory=list)

@@ -164,6 +164,13 @@ class Genesis:
 
         return HybridMemory.from_settings(self.settings)
 
+    def warm_up(self) -> None:
+        """Load models now (embeddings, safety classifiers, routing index) instead of on the first request."""
+        for stage in (self.safety, self.router, self.planner):
+            warm = getattr(stage, "warm_up", None)
+            if callable(warm):
+                warm()
+
     # ------------------------------------------------------------------------------ agents
 
     def register(self, agent: Agent, *, replace: bool = False) -> AgentCard:

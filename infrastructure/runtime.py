@@ -18,7 +18,7 @@ import asyncio
 import logging
 import operator
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any, TypedDict
@@ -227,8 +227,9 @@ class Runtime:
         return self.builder.compile(checkpointer=checkpointer)
 
     @staticmethod
-    def _ok_or_respond(nxt: str) -> Callable[[RunState], str]:
-        def choose(state: RunState) -> str:
+    def _ok_or_respond(nxt: str) -> Callable[[RunState], Awaitable[str]]:
+        # async on purpose: LangGraph runs sync edge functions in a thread pool, a hand-off per step
+        async def choose(state: RunState) -> str:
             return "respond" if state.get("error") else nxt
 
         return choose
@@ -337,7 +338,7 @@ class Runtime:
                 results[sid] = settled[sid]
         return {"results": settled} if settled else {}
 
-    def _dispatch(self, state: RunState) -> list[Send] | str:
+    async def _dispatch(self, state: RunState) -> list[Send] | str:
         plan = self.scope(state).plan(state)
         results = state.get("results") or {}
         ready = [s for s in plan.ready({k for k, v in results.items() if v["status"] == "succeeded"}, set(results))]

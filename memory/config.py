@@ -54,6 +54,7 @@ class MemoryConfig(BaseModel):
     graph_decay: float = Field(default=0.5, gt=0, le=1)
     vector_seeds: int = Field(default=3, ge=0, description="top vector hits whose entities seed the graph walk")
     max_fanout: int = Field(default=300, ge=1, description="skip entities mentioned by more items than this")
+    max_frontier: int = Field(default=48, ge=1, description="strongest entities expanded per hop")
 
     ladybug_buffer_mb: int = Field(default=512, ge=16)
     limits: MemoryLimits = Field(default_factory=MemoryLimits)

@@ -666,8 +666,9 @@ class HybridMemory(SyncHelpers):
             if not nxt:
                 break
             weights.update(nxt)
-            frontier = nxt
-        ranked_entities = sorted(weights, key=lambda e: -weights[e])[:500]
+            # walk on from the strongest entities only: bounded work however dense the graph gets
+            frontier = dict(sorted(nxt.items(), key=lambda kv: -kv[1])[: self.config.max_frontier])
+        ranked_entities = sorted(weights, key=lambda e: -weights[e])[: self.config.max_frontier * 2]
         counts = self.graph.mention_counts(ns, ranked_entities)
         useful = [e for e in ranked_entities if 0 < counts.get(e, 0) <= self.config.max_fanout]
         scores: dict[str, float] = {}

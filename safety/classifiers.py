@@ -307,6 +307,3 @@ def load_models(cache_dir: Path | None = None, *, embedder: Any | None = None) -
     if cache_dir:
         models.save(Path(cache_dir) / "safety_models.npz")
     return models
-
-
-_NAME_HINT = "python -m genesis_agents.safety.train"

@@ -97,8 +97,9 @@ class Verdict(BaseModel):
     def feedback(self) -> str:
         """Feedback text for the conversation agent (and, under ``coach``, for the calling agent/app)."""
         if self.kind == "over_refusal":
-            return ("The request is benign; answer it directly and helpfully. Do not refuse, lecture or "
-                    f"redirect. ({self.reason})")
+            return ("The safety reviewer judged this request benign: answer it directly and helpfully, without "
+                    "refusing, lecturing or redirecting. Decline only a part that would give real help with "
+                    f"causing harm. ({self.reason})")
         if self.kind == "unsafe_response":
             what = CATEGORY_DESCRIPTIONS.get(self.category or "", "harmful content")
             if self.findings:

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import os
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -31,7 +30,6 @@ if TYPE_CHECKING:  # pragma: no cover
 
 log = logging.getLogger(__name__)
 
-POLICY_ENV = "GENESIS_SAFETY_POLICY"
 
 
 def _redact_data(value: Any) -> tuple[Any, int]:
@@ -82,12 +80,11 @@ class WaltzRLReviewer:
     @classmethod
     def from_settings(cls, settings: GenesisSettings, *, llm: BaseChatModel | None = None,
                       policy: SafetyPolicy | str | Path | dict | None = None) -> WaltzRLReviewer:
-        """Audit log at ``<data_dir>/safety/audit.sqlite``; policy from ``policy``, else ``$GENESIS_SAFETY_POLICY``,
-        else ``<data_dir>/safety/policy.yaml`` if it exists, else the defaults."""
+        """Audit log at ``<data_dir>/safety/audit.sqlite``; policy from ``policy``, else the ``safety_policy``
+        setting (``GENESIS_SAFETY_POLICY``), else ``<data_dir>/safety/policy.yaml`` if it exists, else defaults."""
         if policy is None:
-            env = os.environ.get(POLICY_ENV)
             default_file = Path(settings.data_dir) / "safety" / "policy.yaml"
-            policy = env or (default_file if default_file.exists() else None)
+            policy = settings.safety_policy or (default_file if default_file.exists() else None)
         return cls(policy=policy, audit=settings.path("safety", "audit.sqlite"), llm=llm,
                    cache_dir=Path(settings.data_dir) / "safety" / "models")
 
@@ -158,6 +155,10 @@ class WaltzRLReviewer:
             return request.result.model_copy(update={"text": self.policy.block_message, "data": {}, "artifacts": [],
                                                      "citations": [], "safety": verdict})
         return request.result.model_copy(update={"safety": verdict})
+
+    def warm_up(self) -> None:
+        """Load the embedder and classifiers now (seconds) so the first review does not pay for it."""
+        self.pipeline.feedback.warm_up()
 
     def record_correction(self, audit_id: str, *, accepted: bool, user: str | None = None, note: str = "") -> None:
         """User-correction loop: record whether a person accepted the feedback of a verdict."""

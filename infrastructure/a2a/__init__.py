@@ -18,7 +18,7 @@ from .cards import (
 from .remotes import RemoteAgentStore, add_remote_agent, load_remote_agents
 
 
-def __getattr__(name: str):  # lazy: the client and server pull in httpx, protobuf clients, starlette
+def __getattr__(name: str) -> object:  # lazy: the client and server pull in httpx, protobuf clients, starlette
     if name in {"RemoteAgent", "fetch_card"}:
         from . import remote
 

@@ -60,6 +60,7 @@ def check(
         from genesis_agents.safety.reviewer import outcome_json
 
         wrapper = SafetyWrapper(policy=policy, audit=None if no_audit else _audit_path(db))
+        wrapper.pipeline.feedback.warm_up()  # so the reported latency is the review, not the model load
         out = wrapper.process(text, response, agent=agent, namespace=namespace, record=not no_audit)
     except GenesisError as exc:
         raise _fail(exc) from None

@@ -76,6 +76,7 @@ def serve_cmd(
         from genesis_agents import Genesis
 
         genesis = Genesis(_settings())
+        genesis.warm_up()  # load models before the first request instead of during it
         app = build_app(genesis, settings=serve_settings)
     except GenesisError as exc:
         raise _fail(exc) from None

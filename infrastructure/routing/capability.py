@@ -27,7 +27,8 @@ from ..embeddings import Embedder, default_embedder
 from ..errors import BadInputError, ConfigError
 from .text import content_terms
 
-FEATURES: tuple[str, ...] = ("cos_max", "cos_top3", "cos_card", "keyword", "bm25_rel", "margin", "cos_rel")
+FEATURES: tuple[str, ...] = ("cos_max", "cos_top3", "cos_card", "keyword", "bm25_rel", "margin", "cos_rel", "cos_self")
+DEFAULT_SELF_SIM = 0.5
 CALIBRATION_FILE = Path(__file__).with_name("calibration.json")
 
 
@@ -88,6 +89,9 @@ class CardProfile:
     card_vector: np.ndarray
     terms: Counter[str]
     length: int
+    self_sim: float
+    """How similar the card's own passages are to each other: the similarity an in-scope request can
+    expect. Thin or tersely worded cards have lower values, so ``cos_self`` compares like with like."""
 
 
 _PROFILE_CACHE: OrderedDict[tuple[str, str], CardProfile] = OrderedDict()
@@ -107,7 +111,14 @@ def profile(card: AgentCard, embedder: Embedder) -> CardProfile:
     whole = card.description + " " + " ".join(e for s in card.skills for e in s.examples)
     vecs = embedder.embed(passages + [whole])
     terms = Counter(content_terms(card_document(card)))
-    prof = CardProfile(card.name, passages, vecs[:-1], vecs[-1], terms, sum(terms.values()))
+    pv = vecs[:-1]
+    if len(passages) > 1:
+        sims = pv @ pv.T
+        np.fill_diagonal(sims, -1.0)
+        self_sim = float(sims.max(axis=1).mean())
+    else:
+        self_sim = DEFAULT_SELF_SIM
+    prof = CardProfile(card.name, passages, pv, vecs[-1], terms, sum(terms.values()), self_sim)
     with _PROFILE_LOCK:
         _PROFILE_CACHE[key] = prof
         if len(_PROFILE_CACHE) > _PROFILE_CACHE_SIZE:
@@ -199,6 +210,7 @@ class CapabilityIndex:
                 "bm25_rel": bm25[i] / bm25_max,
                 "margin": maxes[i] - (max(others) if others else 0.0),
                 "cos_rel": maxes[i] - mean_max,
+                "cos_self": maxes[i] - prof.self_sim,
             }
             out.append(CardScore(prof.name, self.calibration.probability(feats), feats,
                                  self._passage_text(per_card[i][2]), matched))

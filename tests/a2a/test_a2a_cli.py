@@ -12,8 +12,8 @@ from pathlib import Path
 import httpx
 import pytest
 import typer
-from a2a_sample_peer import build_peer
-from conftest import ThreadedServer, free_port
+from .a2a_sample_peer import build_peer
+from .conftest import ThreadedServer, free_port
 from genesis_agents.infrastructure.cli.serve import register
 from typer.testing import CliRunner
 

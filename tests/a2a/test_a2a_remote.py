@@ -10,8 +10,8 @@ import json
 from pathlib import Path
 
 import pytest
-from a2a_sample_peer import PNG, build_peer
-from conftest import EchoAgent, free_port, make_genesis, serve
+from .a2a_sample_peer import PNG, build_peer
+from .conftest import EchoAgent, free_port, make_genesis, serve
 from genesis_agents.infrastructure.a2a import RemoteAgent, add_remote_agent, load_remote_agents
 from genesis_agents.infrastructure.a2a.remotes import RemoteAgentStore
 from genesis_agents.infrastructure.a2a.settings import RemoteSettings
@@ -214,7 +214,7 @@ async def test_added_remote_is_persisted_and_reloaded_without_network(data_dir: 
 
 async def test_remote_answers_are_safety_reviewed_by_waltzrl(data_dir: Path) -> None:
     """A peer's answer leaking a cloud key comes back through Genesis redacted, with the verdict attached."""
-    from a2a_sample_peer import LEAKED_KEY
+    from .a2a_sample_peer import LEAKED_KEY
 
     port = free_port()
     app, _ = build_peer(f"http://127.0.0.1:{port}")
@@ -236,7 +236,7 @@ async def test_remote_answers_are_safety_reviewed_by_waltzrl(data_dir: Path) -> 
 
 async def test_genesis_to_genesis_with_api_key(data_dir: Path) -> None:
     """One Genesis host delegates to another over A2A: key sent, restored card fields, file artifact copied."""
-    from conftest import running_host
+    from .conftest import running_host
 
     async with running_host(data_dir / "server") as host:
         chart = await RemoteAgent.from_url(host.base + "/a2a/agents/chart", api_key=host.token, settings=FAST,
@@ -259,3 +259,42 @@ async def test_genesis_to_genesis_with_api_key(data_dir: Path) -> None:
     assert routed.status == "succeeded", routed.results[0].error
     assert denied.status == "failed" and "401" in denied.results[0].error["message"]
     assert denied.results[0].error["details"]["attempts"] == 1  # auth failures are not retried
+
+
+async def test_remote_timeout_cancels_the_peer_task(data_dir: Path) -> None:
+    port = free_port()
+    app, peer = build_peer(f"http://127.0.0.1:{port}")
+    async with serve(app, port):
+        remote = await RemoteAgent.from_url(f"http://127.0.0.1:{port}", settings=FAST, name="peer")
+        g = make_genesis(data_dir, [remote])
+        try:
+            result = await g.arun(Task(text="wait", agent="peer", timeout_s=1.0))
+            await asyncio.wait_for(peer.cancel_seen.wait(), 10)
+        finally:
+            await g.aclose()
+    assert result.status == "failed" and result.results[0].status == "timeout"
+    assert len(peer.cancelled) == 1
+
+
+async def test_local_agent_delegates_to_remote(data_dir: Path) -> None:
+    from genesis_agents import Agent, AgentCard, AgentResult, Skill
+
+    class Boss(Agent):
+        card = AgentCard(name="boss", description="hands work to a peer", skills=[Skill(id="boss", description="x")])
+
+        async def run(self, task: Task, ctx: object) -> AgentResult:
+            answer = await ctx.delegate("echo from the boss", agent="peer")  # type: ignore[attr-defined]
+            return AgentResult(text=f"peer said: {answer.text}", data={"peer_safety": answer.safety.action})
+
+    port = free_port()
+    app, _ = build_peer(f"http://127.0.0.1:{port}")
+    async with serve(app, port):
+        remote = await RemoteAgent.from_url(f"http://127.0.0.1:{port}", settings=FAST, name="peer")
+        g = make_genesis(data_dir, [remote, Boss()])
+        try:
+            result = await g.arun(Task(text="go", agent="boss"))
+        finally:
+            await g.aclose()
+    assert result.status == "succeeded", result.results[0].error
+    out = result.results[0].result
+    assert out.text == "peer said: done: from the boss" and out.data["peer_safety"]

@@ -10,7 +10,7 @@ import sys
 from pathlib import Path
 
 import pytest
-from conftest import TRIAGE_REF
+from .conftest import TRIAGE_REF
 from genesis_agents.evolution import Archive, EvolutionEngine, SandboxLimits, load_promoted_config
 from genesis_agents.evolution.examples.triage import TriageAgent
 from genesis_agents.infrastructure.errors import BadInputError, UnknownAgentError

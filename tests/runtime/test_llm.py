@@ -89,6 +89,9 @@ def _tiny_model(path: Path) -> None:
     fast.chat_template = ("{% for m in messages %}{{ m['role'] }} : {{ m['content'] }} {% endfor %}"
                           "{% if add_generation_prompt %}assistant : {% endif %}")
     fast.save_pretrained(str(path))
+    import torch
+
+    torch.manual_seed(0)  # random weights, but the same ones every run
     config = GPT2Config(vocab_size=len(words), n_positions=64, n_embd=16, n_layer=1, n_head=2,
                         bos_token_id=1, eos_token_id=1, pad_token_id=0)
     GPT2LMHeadModel(config).save_pretrained(str(path))
@@ -101,6 +104,6 @@ def test_local_model_generates_with_its_chat_template(tmp_path: Path) -> None:
     llm.max_new_tokens = 5
     reply = llm.invoke("hello world")
     words = reply.content.split()
-    assert 0 < len(words) <= 5
+    assert len(words) <= 5
     assert set(words) <= {"<pad>", "<unk>", "user", "assistant", ":", "hello", "world", "sales", "rose"}
-    assert reply.usage_metadata["input_tokens"] > 2 and reply.usage_metadata["output_tokens"] <= 5
+    assert reply.usage_metadata["input_tokens"] > 2 and 1 <= reply.usage_metadata["output_tokens"] <= 5
