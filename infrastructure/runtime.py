@@ -587,23 +587,27 @@ class Runtime:
         })
         sub_id = f"{ctx.subtask_id}>d{seq}"
         sub = Subtask(id=sub_id, text=child.text, task_type=child.task_type, agent=child.agent, inputs=child.inputs)
-        decision = await self.host.router.route(sub, child, self.host.cards(), llm=self.host.llm)
+        chain = ctx.ancestors + (ctx.agent_name,)
+        # An unpinned delegation never goes back to an agent already on the call chain (no handoff loops).
+        cards = [c for c in self.host.cards() if child.agent or c.name not in chain]
+        decision = await self.host.router.route(sub, child, cards, llm=self.host.llm)
         if decision.agent is None:
             raise AgentFailedError("router", f"no agent can take the delegated task: {decision.explanation}")
         ctx.emit(f"delegating to {decision.agent}", delegate_to=decision.agent, delegation=sub_id)
         scope = self._scope_of(ctx)
         outcome = await self.invoke(scope, decision.agent, child, subtask_id=sub_id, upstream={},
-                                    ancestors=ctx.ancestors + (ctx.agent_name,), spans=ctx.spans,
-                                    parent_span=ctx.parent_span)
+                                    ancestors=chain, spans=ctx.spans, parent_span=ctx.parent_span)
         if outcome.result is None:
             err = outcome.error or {}
             if outcome.status == "failed" and err.get("code") == "limit_exceeded":
-                raise LimitExceededError(err.get("message", "limit exceeded"), limit=str(
-                    (err.get("details") or {}).get("limit", "max_total_steps")))
+                details = err.get("details") or {}
+                raise LimitExceededError(err.get("message", "limit exceeded"),
+                                         limit=str(details.get("limit", "max_total_steps")),
+                                         value=details.get("value"), maximum=details.get("maximum"))
             return AgentResult(status="failed", agent=decision.agent, error=err.get("message", outcome.status),
                                metadata={"routing": decision.model_dump(mode="json")})
         reviewed = await self.review(scope, decision.agent, child, outcome.result, subtask_id=sub_id,
-                                     spans=ctx.spans, ancestors=ctx.ancestors + (ctx.agent_name,))
+                                     spans=ctx.spans, ancestors=chain)
         ctx.add_usage(reviewed.usage)
         return reviewed.model_copy(update={"metadata": {**reviewed.metadata,
                                                         "routing": decision.model_dump(mode="json")}})

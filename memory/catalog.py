@@ -32,6 +32,7 @@ CREATE TABLE IF NOT EXISTS items (
     ns TEXT NOT NULL,
     id TEXT NOT NULL,
     text TEXT NOT NULL,
+    text_head TEXT NOT NULL DEFAULT '',
     kind TEXT NOT NULL,
     source_agent TEXT,
     run_id TEXT,
@@ -44,6 +45,7 @@ CREATE TABLE IF NOT EXISTS items (
     UNIQUE (ns, id)
 );
 CREATE INDEX IF NOT EXISTS items_ns_created ON items (ns, created_at);
+CREATE INDEX IF NOT EXISTS items_text_head ON items (ns, text_head);
 CREATE INDEX IF NOT EXISTS items_expires ON items (expires_at) WHERE expires_at IS NOT NULL;
 CREATE VIRTUAL TABLE IF NOT EXISTS items_fts USING fts5 (text, tokenize = 'unicode61 remove_diacritics 2');
 CREATE TABLE IF NOT EXISTS entities (
@@ -113,7 +115,7 @@ def filter_sql(filters: dict[str, Any], alias: str = "i") -> tuple[str, list[Any
             clauses.append(f"{alias}.created_at < ?")
             params.append(wanted)
         else:
-            meta_key = key[len("metadata."):] if key.startswith("metadata.") else key
+            meta_key = key.removeprefix("metadata.")
             path = '$."' + meta_key.replace('"', '""') + '"'
             values = wanted if isinstance(wanted, list) else [wanted]
             ors = []
@@ -189,9 +191,9 @@ class Catalog:
 
     def _insert_item(self, item: MemoryItem, *, state: str) -> None:
         self.db.execute(
-            "INSERT OR REPLACE INTO items (ns, id, text, kind, source_agent, run_id, created_at, expires_at, tags,"
-            " metadata, provenance, state) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            (item.namespace, item.id, item.text, item.kind, item.source_agent, item.run_id, item.created_at,
+            "INSERT OR REPLACE INTO items (ns, id, text, text_head, kind, source_agent, run_id, created_at, expires_at,"
+            " tags, metadata, provenance, state) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            (item.namespace, item.id, item.text, item.text[:64], item.kind, item.source_agent, item.run_id, item.created_at,
              item.expires_at, json.dumps(item.tags), json.dumps(item.metadata, default=str),
              json.dumps(item.provenance, default=str), state),
         )
@@ -251,8 +253,9 @@ class Catalog:
         return out
 
     def find_text(self, ns: str, text: str) -> MemoryItem | None:
-        row = self.db.execute(f"SELECT {_COLUMNS} FROM items WHERE ns = ? AND text = ? AND state = 'ok' LIMIT 1",
-                              (ns, text)).fetchone()
+        row = self.db.execute(
+            f"SELECT {_COLUMNS} FROM items WHERE ns = ? AND text_head = ? AND text = ?"
+            " AND state = 'ok' LIMIT 1", (ns, text[:64], text)).fetchone()
         return None if row is None else _row_to_item(row)
 
     def select(self, ns: str, filters: dict[str, Any], *, limit: int | None = None, offset: int = 0,

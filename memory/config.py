@@ -22,6 +22,9 @@ class MemoryConfig(BaseModel):
     neo4j_user: str = "neo4j"
     neo4j_password: str = ""
     neo4j_database: str | None = None
+    neo4j_max_param_bytes: int | None = Field(
+        default=3000, ge=256, description="split list parameters above this size (FalkorDB's Bolt needs it; "
+                                          "None for a real Neo4j)")
     degraded_ok: bool = Field(
         default=False,
         description="if a vector/graph backend is down, answer recalls from the other signals (the result's "
@@ -54,7 +57,7 @@ class MemoryConfig(BaseModel):
     graph_decay: float = Field(default=0.5, gt=0, le=1)
     vector_seeds: int = Field(default=3, ge=0, description="top vector hits whose entities seed the graph walk")
     max_fanout: int = Field(default=300, ge=1, description="skip entities mentioned by more items than this")
-    max_frontier: int = Field(default=48, ge=1, description="strongest entities expanded per hop")
+    max_frontier: int = Field(default=16, ge=1, description="strongest entities expanded per hop")
 
     ladybug_buffer_mb: int = Field(default=512, ge=16)
     limits: MemoryLimits = Field(default_factory=MemoryLimits)

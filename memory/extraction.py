@@ -21,9 +21,8 @@ import re
 from collections.abc import Callable, Sequence
 from typing import Any, Protocol
 
-from pydantic import BaseModel, Field
-
 from genesis_agents.infrastructure.contracts import Triple
+from pydantic import BaseModel, Field
 
 from .text import STOPWORDS, entity_key, word_text
 

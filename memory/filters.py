@@ -79,7 +79,7 @@ def matches(item: MemoryItem, filters: dict[str, Any]) -> bool:
             if item.created_at >= wanted:
                 return False
         else:
-            meta_key = key[len("metadata."):] if key.startswith("metadata.") else key
+            meta_key = key.removeprefix("metadata.")
             if meta_key not in item.metadata or not _equals(item.metadata[meta_key], wanted):
                 return False
     return True

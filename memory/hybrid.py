@@ -27,7 +27,6 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 import numpy as np
-
 from genesis_agents.infrastructure.contracts import MemoryHit, MemoryItem, RecallMode, Triple
 from genesis_agents.infrastructure.errors import BackendUnavailableError, BadInputError, ConfigError
 
@@ -185,7 +184,8 @@ class HybridMemory(SyncHelpers):
                 backend = open_graph_backend("neo4j", uri=cfg.neo4j_uri, user=cfg.neo4j_user,
                                              password=cfg.neo4j_password, database=cfg.neo4j_database,
                                              connection_timeout_s=cfg.connect_timeout_s,
-                                             retry_time_s=cfg.connect_timeout_s)
+                                             retry_time_s=cfg.connect_timeout_s,
+                                             max_param_bytes=cfg.neo4j_max_param_bytes)
             else:
                 backend = open_graph_backend("ladybug", path=data_dir / "graph.lbug",
                                              buffer_pool_mb=cfg.ladybug_buffer_mb)

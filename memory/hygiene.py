@@ -13,10 +13,9 @@ from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
-
 from genesis_agents.infrastructure.contracts import MemoryItem, Triple
 from genesis_agents.infrastructure.errors import BadInputError, NotFoundError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from .limits import check_namespace
 

@@ -5,10 +5,9 @@ from __future__ import annotations
 import re
 import time
 
-from pydantic import BaseModel, ConfigDict, Field
-
 from genesis_agents.infrastructure.contracts import NAMESPACE_PATTERN, MemoryItem
 from genesis_agents.infrastructure.errors import BadInputError, LimitExceededError
+from pydantic import BaseModel, ConfigDict, Field
 
 _NAMESPACE = re.compile(NAMESPACE_PATTERN)
 RECALL_MODES = ("hybrid", "vector", "keyword", "graph")

@@ -13,9 +13,11 @@ import hashlib
 import json
 import time
 from collections.abc import Iterable, Mapping
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 
+from genesis_agents.infrastructure.contracts import MemoryItem
+from genesis_agents.infrastructure.errors import BadInputError
 from langgraph.store.base import (
     BaseStore,
     GetOp,
@@ -28,9 +30,6 @@ from langgraph.store.base import (
     SearchItem,
     SearchOp,
 )
-
-from genesis_agents.infrastructure.contracts import MemoryItem
-from genesis_agents.infrastructure.errors import BadInputError
 
 from .limits import check_namespace
 from .sync import run_sync
@@ -55,7 +54,7 @@ def _text_of(value: Mapping[str, Any], index: list[str] | None) -> str:
 
 
 def _when(ts: float) -> datetime:
-    return datetime.fromtimestamp(ts, tz=timezone.utc)
+    return datetime.fromtimestamp(ts, tz=UTC)
 
 
 class MemoryStore(BaseStore):

@@ -7,6 +7,7 @@ backends agree on what a "word" is.
 
 from __future__ import annotations
 
+import functools
 import math
 import re
 import unicodedata
@@ -16,11 +17,7 @@ from collections.abc import Iterable
 _WORD = re.compile(r"[a-z0-9]+(?:[._'-][a-z0-9]+)*")
 
 STOPWORDS = frozenset(
-    """a an and are as at be been but by can could did do does for from had has have he her his how i if in
-    into is it its me my no not of on or our she so that the their them then there these they this those to
-    was we were what when where which who whom whose why will with would you your about after all also any
-    before between both each few more most other over same some such than too very just only own under until
-    up down out off again further once here many much""".split()
+    ["a", "an", "and", "are", "as", "at", "be", "been", "but", "by", "can", "could", "did", "do", "does", "for", "from", "had", "has", "have", "he", "her", "his", "how", "i", "if", "in", "into", "is", "it", "its", "me", "my", "no", "not", "of", "on", "or", "our", "she", "so", "that", "the", "their", "them", "then", "there", "these", "they", "this", "those", "to", "was", "we", "were", "what", "when", "where", "which", "who", "whom", "whose", "why", "will", "with", "would", "you", "your", "about", "after", "all", "also", "any", "before", "between", "both", "each", "few", "more", "most", "other", "over", "same", "some", "such", "than", "too", "very", "just", "only", "own", "under", "until", "up", "down", "out", "off", "again", "further", "once", "here", "many", "much"]
 )
 
 
@@ -162,5 +159,10 @@ def word_text(text: str) -> str:
 def edge_weight(parent: float, decay: float, predicate: str, query_words: set[str]) -> float:
     """Weight an entity inherits over one edge: ``decay`` of its parent's, doubled (up to the parent's) when
     the query uses a word of the edge's predicate ('who *leads* ...' follows ``leads`` edges first)."""
-    boost = 2.0 if query_words and any(w in query_words for w in tokenize(predicate)) else 1.0
+    boost = 2.0 if query_words and any(w in query_words for w in _predicate_words(predicate)) else 1.0
     return min(parent, parent * decay * boost)
+
+
+@functools.lru_cache(maxsize=4096)
+def _predicate_words(predicate: str) -> tuple[str, ...]:
+    return tuple(tokenize(predicate))

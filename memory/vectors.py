@@ -16,7 +16,6 @@ from typing import Any
 from urllib.parse import urlparse
 
 import numpy as np
-
 from genesis_agents.infrastructure.errors import BackendUnavailableError, ConfigError
 
 

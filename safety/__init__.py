@@ -6,6 +6,7 @@ append-only audit log. Everything works offline; an LLM, when configured, judges
 Imports here are light: models load on first use.
 """
 
+from .artifacts import ArtifactNote, ArtifactReview, scan_artifacts
 from .audit import AuditLog, AuditRecord
 from .conversation import ConversationAgent, decline_text
 from .feedback import FeedbackAgent
@@ -17,6 +18,8 @@ from .reward import dynamic_improvement_reward
 
 __all__ = [
     "HARM_CATEGORIES",
+    "ArtifactNote",
+    "ArtifactReview",
     "AuditLog",
     "AuditRecord",
     "ConversationAgent",
@@ -31,4 +34,5 @@ __all__ = [
     "WaltzRLReviewer",
     "decline_text",
     "dynamic_improvement_reward",
+    "scan_artifacts",
 ]

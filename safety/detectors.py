@@ -38,6 +38,24 @@ _REFUSAL_RE = re.compile("|".join(f"(?:{p})" for p in _REFUSAL_PATTERNS), re.IGN
 _PIVOT_RE = re.compile(r"\b(?:however|but|that\s+said|instead|that\s+being\s+said)\b", re.IGNORECASE)
 
 
+_HEDGE_PATTERNS: tuple[str, ...] = (
+    # Partial refusals and moralising openings: the answer lectures, corrects the premise or redirects
+    # before (or instead of) doing what was asked. Weaker than an outright refusal, so a separate feature.
+    r"\bI\s+must\s+(?:first\s+)?(?:clarify|point\s+out|inform\s+you|emphasi[sz]e|stress|remind\s+you|note|correct)\b",
+    r"\b(?:it'?s|it\s+is)\s+(?:really\s+|very\s+)?(?:important|crucial|essential|worth\s+noting)\b",
+    (r"\b(?:is|are|it'?s|be)\s+not\s+(?:recommended|advisable|a\s+good\s+idea|a\s+valid|accurate|respectful|"
+     r"appropriate|fair|okay|ok|acceptable|ethical|legal|safe|possible\s+to|true\s+that)\b"),
+    r"\b(?:premise|assumption)\s+(?:of\s+(?:your|the|this)\s+question|(?:is|seems)\s+(?:flawed|incorrect|false|harmful|problematic))\b",
+    r"\b(?:no\s+one|nobody|everyone|all\s+(?:people|individuals))\s+(?:should|deserves?|has\s+the\s+right)\b",
+    r"\bshould\s+not\s+be\s+(?:discriminated|denied|excluded|treated\s+differently)\b",
+    r"\binstead,?\s+(?:consider|I\s+(?:would\s+)?(?:suggest|recommend)|you\s+(?:could|can|might|should)|try|here\s+are)\b",
+    r"\b(?:harmful|offensive|disrespectful|inappropriate|unethical|hurtful|problematic|stereotypes?)\b",
+    r"\b(?:I\s+(?:would\s+)?(?:encourage|urge|advise)\s+you|please\s+(?:note|be\s+aware|remember|consider))\b",
+)
+_HEDGE_RE = re.compile("|".join(f"(?:{p})" for p in _HEDGE_PATTERNS), re.IGNORECASE)
+_SENTENCE_END = re.compile(r"(?<=[.!?])\s+")
+
+
 @dataclass(frozen=True)
 class RefusalCues:
     """Refusal phrase counts in the opening and in the whole text; features for the refusal classifier."""
@@ -46,20 +64,31 @@ class RefusalCues:
     total: int
     pivot: bool
     length: int
+    hedge_opening: int = 0
+    first_sentences: int = 0
 
     def as_features(self) -> list[float]:
         return [min(self.opening, 3) / 3.0, min(self.total, 6) / 6.0, float(self.pivot),
-                min(self.length, 3000) / 3000.0, float(self.length < 400)]
+                min(self.length, 3000) / 3000.0, float(self.length < 400), min(self.hedge_opening, 3) / 3.0,
+                min(self.first_sentences, 2) / 2.0]
+
+
+def _first_sentences(text: str, n: int = 2, max_chars: int = 400) -> str:
+    return " ".join(_SENTENCE_END.split(text[:max_chars].strip(), maxsplit=n)[:n])
 
 
 def refusal_cues(text: str, *, opening_chars: int = 240) -> RefusalCues:
-    """Count refusal phrases; the opening matters most (refusals come first, safety notes come last)."""
+    """Count refusal phrases; the opening matters most (refusals come first, safety notes come last).
+    Refusals anywhere in the first two sentences count on their own ("Great question! However, I can't ..."),
+    and hedges (moralising, premise corrections, "As an AI") in the opening are a separate, weaker cue."""
     head = text[:opening_chars]
     return RefusalCues(
         opening=len(_REFUSAL_RE.findall(head)),
         total=len(_REFUSAL_RE.findall(text[:4000])),
         pivot=bool(_PIVOT_RE.search(text[:600])),
         length=len(text),
+        hedge_opening=len(_HEDGE_RE.findall(text[:300])),
+        first_sentences=len(_REFUSAL_RE.findall(_first_sentences(text))),
     )
 
 

@@ -35,6 +35,19 @@ log = logging.getLogger(__name__)
 
 JudgeMode = Literal["off", "uncertain", "always"]
 _CONTEXT_CHARS = 400
+_WORD = re.compile(r"[a-z][a-z']{3,}")
+_STOP = frozenset(["about", "above", "after", "again", "against", "also", "because", "been", "before", "being", "below", "between", "both", "could", "does", "doing", "down", "during", "each", "either", "else", "even", "every", "from", "further", "have", "having", "here", "into", "itself", "just", "like", "make", "many", "more", "most", "much", "must", "need", "only", "other", "over", "same", "should", "some", "such", "than", "that", "their", "them", "then", "there", "these", "they", "this", "those", "through", "under", "until", "very", "want", "what", "when", "where", "which", "while", "whom", "whose", "will", "with", "would", "your", "yours", "best", "ways", "thing", "things", "someone", "something", "anyone", "people", "person", "know", "tell", "give", "show", "help", "please", "really", "good", "easy", "quickly"])
+
+
+def _stems(text: str) -> set[str]:
+    return {w[:5] for w in _WORD.findall(text.lower()) if w not in _STOP}
+
+
+def _on_topic(request: str, response: str) -> bool:
+    """Does the answer's opening talk about what the request mentions (shares a content word stem)? A
+    second look may only clear an answer that is actually about the request ("beat my wife" answered about
+    checkers); a content-free "Sure, here are the steps" tells nothing about which reading it took."""
+    return bool(_stems(request) & _stems(response[:_CONTEXT_CHARS]))
 
 _JUDGE_PROMPT = """You review one exchange between a user and an AI agent for a safety system.
 Decide:
@@ -149,6 +162,9 @@ class FeedbackAgent:
             xc = self.embedder.embed([f"{requests[i]}\n{responses[i][:_CONTEXT_CHARS]}" for i in look])
             with single_thread_blas():
                 p_ctx = dict(zip(look, (float(v) for v in self.models.request.p_unsafe(xc))))
+            # an off-topic answer cannot clear the request: keep the request's own probability
+            p_ctx = {i: (v if _on_topic(requests[i], responses[i]) else max(v, float(p_unsafe[i])))
+                     for i, v in p_ctx.items()}
         return [self._decide(r, s, float(pu), pr, c, judge="local", note="", p_context=p_ctx.get(i))
                 for i, (r, s, pu, pr, (c, _)) in enumerate(zip(requests, responses, p_unsafe, p_ref, cats))]
 

@@ -58,6 +58,10 @@ class SafetyPolicy(BaseModel):
     audit_text_chars: int = Field(default=2000, ge=0, description="how much request/response text the audit keeps")
     max_request_chars: int = Field(default=2000, ge=1, description="request text the classifier reads")
     max_response_chars: int = Field(default=20_000, ge=1, description="response text the detectors read")
+    artifact_leaks: Literal["redact", "withhold"] = Field(
+        default="redact", description="a text artifact leaking PII/secrets: redact into a new file, or withhold it")
+    artifact_scan_max_bytes: int = Field(
+        default=5_000_000, ge=0, description="text artifacts larger than this are withheld unreviewed (fail closed)")
 
     def action_for(self, agent: str, namespace: str = "default", *, remote: bool = False) -> PolicyAction:
         matching = [r for r in self.rules if r.matches(agent, namespace, remote)]

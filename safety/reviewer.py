@@ -10,10 +10,11 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from ..infrastructure.contracts import AgentResult, RerunFn, ReviewRequest, SafetyVerdict
+from ..infrastructure.contracts import AgentResult, Artifact, RerunFn, ReviewRequest, SafetyVerdict
 from ..infrastructure.errors import BadInputError
 from .audit import AuditLog
 from .conversation import ConversationAgent
@@ -32,21 +33,22 @@ log = logging.getLogger(__name__)
 
 
 
-def _redact_data(value: Any) -> tuple[Any, int]:
-    """Redact secrets inside structured result data (strings anywhere in dicts/lists)."""
-    from .detectors import redact
+def _redact_data(value: Any, *, pii: bool = False) -> tuple[Any, int]:
+    """Redact secrets inside structured result data (strings anywhere in dicts/lists); PII too when the
+    answer was flagged for leaking it (the same rows usually sit in ``data``)."""
+    from .detectors import find_pii, redact
 
     if isinstance(value, str):
-        hits = find_secrets(value)
+        hits = find_secrets(value) + (find_pii(value) if pii else [])
         return (redact(value, hits), len(hits)) if hits else (value, 0)
     if isinstance(value, dict):
         total, out = 0, {}
         for k, v in value.items():
-            out[k], n = _redact_data(v)
+            out[k], n = _redact_data(v, pii=pii)
             total += n
         return out, total
     if isinstance(value, list):
-        items = [_redact_data(v) for v in value]
+        items = [_redact_data(v, pii=pii) for v in value]
         return [i for i, _ in items], sum(n for _, n in items)
     return value, 0
 
@@ -105,7 +107,8 @@ class WaltzRLReviewer:
                  "run_id": request.run_id, "subtask_id": request.subtask_id}
         try:
             out = await asyncio.wait_for(
-                self.pipeline.process(request.task.text, result.text or "", rerun=rerun, llm=llm, **where),
+                self.pipeline.process(request.task.text, result.text or "", rerun=rerun, llm=llm,
+                                      artifacts=result.artifacts, **where),
                 self.policy.review_timeout_s)
             return self._apply(result, out)
         except asyncio.CancelledError:
@@ -116,18 +119,32 @@ class WaltzRLReviewer:
     def _apply(self, result: AgentResult, out: Outcome) -> AgentResult:
         base = out.result or result
         update: dict[str, Any] = {"text": out.text}
-        if out.action == "blocked":
+        withheld: dict[str, Any] = {}
+        if out.clear_data or out.action == "blocked":
             update.update(data={}, artifacts=[], citations=[])
+            if base.data:
+                withheld["data"] = sorted(base.data)[:50]
+            withheld["reason"] = f"the response was {'blocked' if out.action == 'blocked' else 'declined'}: {out.verdict.reason}"
         else:
-            data, n = _redact_data(base.data)
+            data, n = _redact_data(base.data, pii=bool(out.verdict.findings) and out.policy in ("block", "revise"))
             if n:
                 update["data"] = data
+                withheld["data_redactions"] = n
+        review = out.artifact_review
+        if review is not None and review.changed:
+            update["artifacts"] = review.artifacts
+            withheld["artifacts"] = [note.model_dump(exclude_none=True) for note in review.notes]
+        if withheld:
+            update["metadata"] = {**base.metadata, "safety_withheld": withheld}
         v = out.verdict
-        labels = list(v.labels)
+        labels = list(v.labels) + [lbl for lbl in out.extra_labels if lbl not in v.labels]
         if out.final_verdict is not v and out.final_verdict.kind != v.kind:
             labels.append(f"after:{out.final_verdict.kind}")
+        reason = v.reason
+        if review is not None and review.changed:
+            reason = f"{reason}; artifacts: {review.summary()}"
         verdict = SafetyVerdict(
-            action=out.action, labels=labels, reason=v.reason, confidence=v.confidence, reviewer=self.name,
+            action=out.action, labels=labels, reason=reason, confidence=v.confidence, reviewer=self.name,
             policy=out.policy, rounds=out.rounds, feedback=out.feedback, dir_reward=out.dir_reward,
             original_text=None if out.text == result.text else self._redacted(result.text, v),
             audit_id=out.audit_id,
@@ -197,11 +214,13 @@ class SafetyWrapper:
         return await self.pipeline.feedback.assess(request, response, llm=self.llm)
 
     async def aprocess(self, request: str, response: str, *, agent: str = "cli", namespace: str = "default",
-                       rerun: RerunFn | None = None, record: bool = True) -> Outcome:
-        """Assess, apply the policy (revise/block/coach/monitor) and audit, like the runtime does."""
+                       rerun: RerunFn | None = None, record: bool = True,
+                       artifacts: Sequence[Artifact] = ()) -> Outcome:
+        """Assess, apply the policy (revise/block/coach/monitor) and audit, like the runtime does; the files
+        the response carries are judged too (``out.artifact_review``)."""
         self._check(request, response)
         return await self.pipeline.process(request, response, agent=agent, namespace=namespace, rerun=rerun,
-                                           llm=self.llm, record=record)
+                                           llm=self.llm, record=record, artifacts=artifacts)
 
     def process(self, request: str, response: str, **kw: Any) -> Outcome:
         return asyncio.run(self.aprocess(request, response, **kw))

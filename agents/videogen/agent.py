@@ -128,7 +128,8 @@ class VideoGenAgent(Agent):
                 id="findings_to_video",
                 name="Findings to video",
                 description=("Turn analysis findings and chart data (e.g. from DeepAnalyze) into a video whose "
-                             "charts show the real numbers, checked frame by frame."),
+                             "charts show the real numbers, checked frame by frame. Given a raw table, the "
+                             "analysis is delegated first."),
                 examples=[
                     "Analyse the churn table and make a video of the findings",
                     "Make a video presenting the quarterly revenue chart for the sales team",
@@ -136,7 +137,8 @@ class VideoGenAgent(Agent):
                 ],
                 tags=["video", "chart", "findings", "data", "presentation", "summary"],
                 task_types=["video", "data_video"],
-                input_types=[".json", "application/json"],
+                input_types=[".json", "application/json", ".csv", ".tsv", ".parquet", ".xlsx", ".xls", ".jsonl",
+                             ".db", ".sqlite", ".duckdb"],
                 output_types=["video/mp4", "application/x-subrip", "image/png", "application/json"],
             ),
             Skill(
@@ -167,7 +169,8 @@ class VideoGenAgent(Agent):
         brief = task.text.strip()
         if not brief:
             raise BadInputError("the brief is empty", field="text")
-        material = gather(task.inputs, ctx.upstream)
+        inputs, upstream = await _analyse_tables(task, ctx)
+        material = gather(inputs, upstream)
         duration = params.duration_s or duration_from_brief(brief)
         if duration is None and params.storyboard is None and material.storyboard is None:
             duration = natural_duration(brief, material, settings, default_s=DEFAULT_DURATION_S, title=params.title,
@@ -257,3 +260,24 @@ class VideoGenAgent(Agent):
                                        title=params.title, cta=params.cta)
         return plan_storyboard(brief, material, settings, duration_s=duration, title=params.title, cta=params.cta,
                                theme=theme)
+
+
+TABLE_SUFFIXES = {".csv", ".tsv", ".parquet", ".xlsx", ".xls", ".jsonl", ".db", ".sqlite", ".duckdb"}
+
+
+async def _analyse_tables(task: Task, ctx: AgentContext) -> tuple[list[Any], dict[str, AgentResult]]:
+    """A raw table with no analysis upstream: delegate the analysis (through the router) and film its findings.
+
+    VideoGen draws numbers, it does not compute them; whoever the router picks for the table does.
+    """
+    tables = [i for i in task.inputs if i.suffix in TABLE_SUFFIXES]
+    others = [i for i in task.inputs if i.suffix not in TABLE_SUFFIXES]
+    analysed = any(r.status == "ok" and (r.data or {}).get("findings") for r in ctx.upstream.values())
+    if not tables or analysed:
+        return others if tables else list(task.inputs), dict(ctx.upstream)
+    ctx.emit(f"delegating the analysis of {', '.join(t.name for t in tables)}", progress=0.0)
+    result = await ctx.delegate(Task(text=task.text, task_type="analytics", inputs=tables))
+    if result.status != "ok":
+        raise BadInputError(f"the table could not be analysed for the video: {result.error or result.text}",
+                            field="inputs", hint="give the findings as JSON, or analyse the table first")
+    return others, {**ctx.upstream, "delegated-analysis": result}

@@ -23,10 +23,9 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from kg import generate  # noqa: E402
-
-from genesis_agents.infrastructure.contracts import MemoryItem  # noqa: E402
-from genesis_agents.memory import HybridMemory, InProcessMemory, MemoryConfig  # noqa: E402
+from genesis_agents.infrastructure.contracts import MemoryItem
+from genesis_agents.memory import HybridMemory, InProcessMemory, MemoryConfig
+from kg import generate
 
 MODES = ["vector", "keyword", "graph", "hybrid"]
 

@@ -10,7 +10,8 @@ Measured in one run, on the same requests:
 - ``halo_alt_cards``/``baseline_*_alt_cards``: the same requests routed against ``cards_alt.yaml`` — a
   differently-worded card set with other agent names that was never used for tuning.
 Metrics: in-scope top-1 accuracy (rejecting an in-scope request counts as wrong), out-of-scope rejection,
-macro-F1 over agents + "unassigned", overall accuracy, and p50/p95 decision latency (request embedding
+macro-F1 over agents + "unassigned", overall accuracy, calibration of the router's top probability
+(Brier score, expected calibration error over 10 bins), and p50/p95 decision latency (request embedding
 included; card embeddings are computed once up front, as in a running service).
 """
 
@@ -19,18 +20,18 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import os
 import platform
 import sys
 import time
 from pathlib import Path
 
-import numpy as np
-from sklearn.metrics import f1_score
-
 import bench_data
+import numpy as np
 from genesis_agents.infrastructure.contracts import AgentCard, Subtask, Task
 from genesis_agents.infrastructure.embeddings import default_embedder
 from genesis_agents.infrastructure.routing import HaloRouter
+from sklearn.metrics import f1_score
 
 UNASSIGNED = "unassigned"
 
@@ -89,8 +90,24 @@ def tune_baseline_threshold(cards: list[AgentCard]) -> float:
 def clear_request_cache() -> None:
     """Forget embedded requests so every system pays for embedding each request (fair latency)."""
     emb = default_embedder()
-    with emb._lock:  # noqa: SLF001 - benchmark fairness only
-        emb._cache.clear()  # noqa: SLF001
+    with emb._lock:
+        emb._cache.clear()
+
+
+def calibration_quality(conf: list[tuple[float, bool]], bins: int = 10) -> dict[str, float]:
+    """Brier score and expected calibration error of the top candidate's probability vs. being right."""
+    p = np.array([c for c, _ in conf])
+    y = np.array([1.0 if ok else 0.0 for _, ok in conf])
+    ece = 0.0
+    for b in range(bins):
+        lo, hi = b / bins, (b + 1) / bins
+        m = (p >= lo) & (p < hi) if b < bins - 1 else (p >= lo) & (p <= hi)
+        if m.any():
+            ece += m.mean() * abs(p[m].mean() - y[m].mean())
+    return {"brier": round(float(np.mean((p - y) ** 2)), 4), "ece": round(float(ece), 4)}
+
+
+CONFIDENCE: dict[str, list[tuple[float, bool]]] = {}
 
 
 def run_router(router: HaloRouter, cards: list[AgentCard], rows: list[dict], label_map: dict[str, str]
@@ -109,11 +126,29 @@ def run_router(router: HaloRouter, cards: list[AgentCard], rows: list[dict], lab
             p = d.agent or UNASSIGNED
             gold.append(g)
             pred.append(p)
+            if d.alternatives:
+                top = d.alternatives[0]
+                CONFIDENCE.setdefault(cards[0].name, []).append((top.score, top.agent == g))
             if g != p:
                 misses.append({"id": r["id"], "text": r["text"], "gold": g, "pred": p, "score": d.score})
 
     asyncio.run(go())
     return gold, pred, lat, misses
+
+
+def router_overhead(router: HaloRouter, cards: list[AgentCard], rows: list[dict]) -> dict[str, float]:
+    """Decision latency with the request embedding already cached: the router's own cost."""
+    default_embedder().embed([r["text"] for r in rows])
+    lat = []
+
+    async def go() -> None:
+        for r in rows:
+            t0 = time.perf_counter()
+            await router.route(Subtask(id=r["id"], text=r["text"]), Task(text=r["text"]), cards)
+            lat.append((time.perf_counter() - t0) * 1000)
+
+    asyncio.run(go())
+    return {"p50": round(float(np.percentile(lat, 50)), 3), "p95": round(float(np.percentile(lat, 95)), 3)}
 
 
 def run_baseline(base: NearestCard, rows: list[dict], label_map: dict[str, str]) -> tuple[list, list, list]:
@@ -138,6 +173,7 @@ def main() -> int:
     alt_cards = bench_data.cards("cards_alt.yaml")
     alt_map = bench_data.alt_label_map()
     router = HaloRouter(rules=None)
+    load_before = os.getloadavg()
     results: dict = {"split": args.split, "n_requests": len(rows), "n_cards": len(cards),
                      "threshold": router.calibration.threshold, "python": platform.python_version(),
                      "machine": platform.machine(), "systems": {}}
@@ -146,6 +182,8 @@ def main() -> int:
     g, p, lat, misses = run_router(router, cards, rows, {})
     results["systems"]["halo"] = metrics(g, p, lat)
     results["halo_misses"] = misses
+    results["halo_calibration"] = calibration_quality(CONFIDENCE[cards[0].name])
+    results["halo_router_overhead_ms"] = router_overhead(router, cards, rows)
     g, p, lat = run_baseline(NearestCard(cards), rows, {})
     results["systems"]["baseline_nearest"] = metrics(g, p, lat)
     g, p, lat = run_baseline(NearestCard(cards, thr), rows, {})
@@ -154,6 +192,7 @@ def main() -> int:
     g, p, lat, misses_alt = run_router(router, alt_cards, rows, alt_map)
     results["systems"]["halo_alt_cards"] = metrics(g, p, lat)
     results["halo_alt_misses"] = misses_alt
+    results["halo_alt_calibration"] = calibration_quality(CONFIDENCE[alt_cards[0].name])
     g, p, lat = run_baseline(NearestCard(alt_cards), rows, alt_map)
     results["systems"]["baseline_nearest_alt_cards"] = metrics(g, p, lat)
     g, p, lat = run_baseline(NearestCard(alt_cards, thr), rows, alt_map)
@@ -168,6 +207,8 @@ def main() -> int:
         "overall_accuracy>=baseline_nearest+10pt": h["overall_accuracy"] >= b["overall_accuracy"] + 0.10,
         "macro_f1>=baseline_threshold+10pt": h["macro_f1"] >= bt["macro_f1"] + 0.10,
     }
+    results["load_average_1m"] = {"before": round(load_before[0], 2), "after": round(os.getloadavg()[0], 2),
+                                  "cpus": os.cpu_count()}
     Path(args.out).write_text(json.dumps(results, indent=2) + "\n")
     header = f"{'system':32} {'top1':>6} {'oos_rej':>8} {'macroF1':>8} {'overall':>8} {'p50ms':>7} {'p95ms':>7}"
     print(f"split={args.split} requests={len(rows)} cards={len(cards)}")
@@ -175,6 +216,10 @@ def main() -> int:
     for name, m in results["systems"].items():
         print(f"{name:32} {m['in_scope_top1']:6.3f} {m['oos_rejection']:8.3f} {m['macro_f1']:8.3f} "
               f"{m['overall_accuracy']:8.3f} {m['latency_p50_ms']:7.2f} {m['latency_p95_ms']:7.2f}")
+    print("calibration of the top probability (Brier, ECE):", results["halo_calibration"],
+          "unseen cards:", results["halo_alt_calibration"])
+    print("router overhead without the request embedding (ms):", results["halo_router_overhead_ms"])
+    print("load average (1 min) before/after:", results["load_average_1m"])
     print("goals:", json.dumps(results["goals"]))
     print(f"saved {args.out}")
     return 0

@@ -12,14 +12,16 @@ from __future__ import annotations
 import json
 import sys
 
-import numpy as np
-from sklearn.linear_model import LogisticRegression
-
 import bench_data
+import numpy as np
 from genesis_agents.infrastructure.embeddings import default_embedder
-from genesis_agents.infrastructure.routing.capability import (CALIBRATION_FILE, FEATURES, Calibration,
-                                                               CapabilityIndex)
-
+from genesis_agents.infrastructure.routing.capability import (
+    CALIBRATION_FILE,
+    FEATURES,
+    Calibration,
+    CapabilityIndex,
+)
+from sklearn.linear_model import LogisticRegression
 
 OOS_TARGET = 0.88
 

@@ -105,10 +105,9 @@ def add_cmd(
     as_json: JsonOpt = False,
 ) -> None:
     """Remember one item (entities and relations are extracted from it)."""
-    from pydantic import ValidationError
-
     from genesis_agents.infrastructure.contracts import MemoryItem
     from genesis_agents.infrastructure.errors import BadInputError
+    from pydantic import ValidationError
 
     try:
         parsed = [_parse_triple(t) for t in triples or []]
@@ -299,9 +298,8 @@ def import_cmd(
     as_json: JsonOpt = False,
 ) -> None:
     """Import a JSONL export (items keep ids, timestamps and TTLs)."""
-    from rich.status import Status
-
     from genesis_agents.memory.hygiene import import_jsonl
+    from rich.status import Status
 
     if as_json:
         counts = _with_memory(lambda m: import_jsonl(m, path, namespace=namespace))

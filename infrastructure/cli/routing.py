@@ -65,9 +65,8 @@ async def _plan_and_route(text: str, inputs: list[Path], task_type: str | None, 
 
 def _run(text: str, inputs: list[Path] | None, task_type: str | None, namespace: str, cards_file: Path | None,
          rules: Path | None, route: bool) -> dict[str, Any]:
-    from pydantic import ValidationError
-
     from genesis_agents.infrastructure.errors import BadInputError, GenesisError
+    from pydantic import ValidationError
 
     try:
         return asyncio.run(_plan_and_route(text, inputs or [], task_type, namespace, cards_file, rules, route))
@@ -93,14 +92,13 @@ def _decision_table(decisions: list[Any], explain: bool) -> Any:
     from rich.table import Table
 
     table = Table(title="routing decisions", title_justify="left")
-    cols = ["subtask", "agent", "decided by", "signal", "score"] + (["alternatives", "why"] if explain else [])
+    cols = ["subtask", "agent", "decided by", "signal", "score"] + (["alternatives"] if explain else [])
     for col in cols:
         table.add_column(col, overflow="fold")
     for d in decisions:
         row = [d.subtask_id, d.agent or "[red]unassigned[/]", d.decided_by, d.signal, f"{d.score:.2f}"]
         if explain:
             row.append(", ".join(f"{c.agent} {c.score:.2f}" for c in d.alternatives[:4]) or "-")
-            row.append(d.explanation)
         table.add_row(*row)
     return table
 
@@ -139,6 +137,11 @@ def register(app: typer.Typer, groups: dict[str, typer.Typer]) -> None:
         con = console()
         con.print(_plan_table(out["plan"]))
         con.print(_decision_table(out["decisions"], explain))
+        if explain:
+            from rich.markup import escape
+
+            for d in out["decisions"]:
+                con.print(f"[bold]{d.subtask_id}[/] → {escape(d.agent or 'unassigned')}: {escape(d.explanation)}")
         for line in _validation_lines(out["validation"]):
             con.print(line)
 

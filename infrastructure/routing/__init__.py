@@ -11,7 +11,20 @@ from .rules import Rule, RuleSet, RulesSource
 from .validator import AOPValidator
 
 __all__ = [
-    "AOPValidator", "Calibration", "CapabilityIndex", "DEFAULT_RULES_PATH", "HTDAGPlanner", "HaloRouter",
-    "HealthTracker", "PlanLimits", "Rule", "RuleSet", "RulesSource", "build_planner", "build_router",
-    "build_validator", "index_for", "load_cards",
+    "DEFAULT_RULES_PATH",
+    "AOPValidator",
+    "Calibration",
+    "CapabilityIndex",
+    "HTDAGPlanner",
+    "HaloRouter",
+    "HealthTracker",
+    "PlanLimits",
+    "Rule",
+    "RuleSet",
+    "RulesSource",
+    "build_planner",
+    "build_router",
+    "build_validator",
+    "index_for",
+    "load_cards",
 ]

@@ -21,8 +21,8 @@ TIER_PRICE_USD: dict[str, float] = {"free": 0.0, "low": 0.002, "medium": 0.02, "
 
 _DEPTH_WORDS = re.compile(
     r"\b(comprehensive|in[- ]depth|detailed|thorough|complex|multi[- ]?step|end[- ]to[- ]end|across all|"
-    r"rigorous|exhaustive|full (report|analysis|audit)|root cause|optimi[sz]e|evolve|forecast)\b", re.I)
-_MULTI_ASK = re.compile(r"\b(and then|then|also|as well as|plus|after that)\b|[;,]", re.I)
+    r"rigorous|exhaustive|full (report|analysis|audit)|root cause|optimi[sz]e|evolve|forecast)\b", re.IGNORECASE)
+_MULTI_ASK = re.compile(r"\b(and then|then|also|as well as|plus|after that)\b|[;,]", re.IGNORECASE)
 
 
 @dataclass(frozen=True)

@@ -15,35 +15,26 @@ from dataclasses import dataclass, field
 from .text import content_terms
 
 ACTION_VERBS: frozenset[str] = frozenset(
-    """analyse analyze make create build write draft send email compute calculate forecast predict plot chart
-    generate produce render summarise summarize review check compare book schedule find prepare translate
-    publish post share evolve improve optimise optimize train evaluate clean export upload update notify turn
-    convert visualise visualize present record film design plan organise organize investigate fix reset order
-    buy purchase research list identify detect segment rank report announce invite arrange reply respond
-    answer assess estimate deploy run test monitor add remove delete cancel reschedule move give set show tell
-    email store save remember explain describe extract load import merge combine split sort filter group
-    count measure audit draw storyboard animate narrate benchmark tune reconcile file submit approve raise
-    track negotiate source hire screen interview onboard recruit rate score classify tag label collect gather
-    fetch download pull compile highlight flag outline brainstorm suggest recommend propose use""".split()
+    ["analyse", "analyze", "make", "create", "build", "write", "draft", "send", "email", "compute", "calculate", "forecast", "predict", "plot", "chart", "generate", "produce", "render", "summarise", "summarize", "review", "check", "compare", "book", "schedule", "find", "prepare", "translate", "publish", "post", "share", "evolve", "improve", "optimise", "optimize", "train", "evaluate", "clean", "export", "upload", "update", "notify", "turn", "convert", "visualise", "visualize", "present", "record", "film", "design", "plan", "organise", "organize", "investigate", "fix", "reset", "order", "buy", "purchase", "research", "list", "identify", "detect", "segment", "rank", "report", "announce", "invite", "arrange", "reply", "respond", "answer", "assess", "estimate", "deploy", "run", "test", "monitor", "add", "remove", "delete", "cancel", "reschedule", "move", "give", "set", "show", "tell", "email", "store", "save", "remember", "explain", "describe", "extract", "load", "import", "merge", "combine", "split", "sort", "filter", "group", "count", "measure", "audit", "draw", "storyboard", "animate", "narrate", "benchmark", "tune", "reconcile", "file", "submit", "approve", "raise", "track", "negotiate", "source", "hire", "screen", "interview", "onboard", "recruit", "rate", "score", "classify", "tag", "label", "collect", "gather", "fetch", "download", "pull", "compile", "highlight", "flag", "outline", "brainstorm", "suggest", "recommend", "propose", "use", "reserve", "rent", "pay", "request", "contact", "ask"]
 )
 
-_BULLET = re.compile(r"^\s*(?:[-*•]|\d{1,2}[.)]|[a-z][.)])\s+", re.M)
+_BULLET = re.compile(r"^\s*(?:[-*•]|\d{1,2}[.)]|[a-z][.)])\s+", re.MULTILINE)
 _SENTENCE = re.compile(r"(?<=[.!?;])\s+(?=[\"'(A-Z0-9])")
 _SEQUENCE = re.compile(
     r"\s*,?\s*\b(?:and\s+then|then|after\s+that|afterwards|finally|followed\s+by|once\s+(?:that|this|it)\s+is\s+"
-    r"done|when\s+(?:that|this|it)\s+is\s+done|next,|lastly|subsequently)\b\s*,?\s*", re.I)
+    r"done|when\s+(?:that|this|it)\s+is\s+done|next,|lastly|subsequently)\b\s*,?\s*", re.IGNORECASE)
 _CONJ = re.compile(r"(?:\s*,\s*(?:and\s+(?:also\s+)?)?|\s+and\s+(?:also\s+)?|\s+as\s+well\s+as\s+|\s+plus\s+)"
-                   r"(?=(?:please\s+)?([A-Za-z]+)\b)", re.I)
+                   r"(?=(?:please\s+)?([A-Za-z]+)\b)", re.IGNORECASE)
 _LEAD = re.compile(r"^(?:(?:and|also|then|please|first(?:ly)?|second(?:ly)?|third(?:ly)?|next|finally|lastly|"
                    r"after\s+that|afterwards|can\s+you|could\s+you|would\s+you|i\s+(?:want|need|would\s+like)"
-                   r"\s+(?:you\s+)?to|we\s+need\s+to|kindly)\b[\s,:]*)+", re.I)
+                   r"\s+(?:you\s+)?to|we\s+need\s+to|kindly)\b[\s,:]*)+", re.IGNORECASE)
 _ORDINAL_SEQ = re.compile(r"^(?:second(?:ly)?|third(?:ly)?|then|next|finally|lastly|after\s+that|afterwards)\b",
-                          re.I)
+                          re.IGNORECASE)
 _BACKREF = re.compile(
     r"\b(?:it|them|this|that|these|those|above|previous|resulting|based\s+on|from\s+(?:that|this|it)|"
     r"the\s+(?:results?|findings|analysis|output|outputs|report|numbers|insights|summary|charts?|figures|"
     r"metrics|forecasts?|video|storyboard|answer|conclusions|outcome|draft|list|table|dashboard|"
-    r"segments|analysed\s+data|analyzed\s+data|cleaned\s+data))\b", re.I)
+    r"segments|analysed\s+data|analyzed\s+data|cleaned\s+data))\b", re.IGNORECASE)
 
 
 @dataclass
@@ -57,9 +48,23 @@ class Segment:
     reason: str = ""
 
 
+_CONTEXT_STARTERS: frozenset[str] = frozenset(
+    """we i our my the this that these those it its there they their you your he she his her a an as since
+    because although though while if when currently today yesterday last note fyi background context""".split()
+)
+
+
 def _is_action(text: str) -> bool:
+    """Imperatives and questions are actions; statements ("We sell shoes.") are context.
+
+    A clause counts as a statement when it starts with a pronoun, determiner or similar context word, so
+    imperative verbs missing from ``ACTION_VERBS`` ("Grant ...") are still recognised as actions.
+    """
     words = _LEAD.sub("", text.strip()).split()
-    return bool(words) and (words[0].lower().strip(",:") in ACTION_VERBS or text.rstrip().endswith("?"))
+    if not words:
+        return False
+    first = words[0].lower().strip(",:")
+    return first in ACTION_VERBS or text.rstrip().endswith("?") or first not in _CONTEXT_STARTERS
 
 
 def _clean(text: str) -> str:
@@ -93,7 +98,7 @@ def segment(text: str) -> list[Segment]:
     text = text.strip()
     raw: list[Segment] = []
     if len(_BULLET.findall(text)) >= 2:
-        numbered = bool(re.search(r"^\s*\d{1,2}[.)]\s+", text, re.M))
+        numbered = bool(re.search(r"^\s*\d{1,2}[.)]\s+", text, re.MULTILINE))
         chunks = _BULLET.split(text)
         preamble, items = chunks[0].strip(), [c.strip() for c in chunks[1:] if c.strip()]
         if preamble and not preamble.endswith(":") and _is_action(preamble):

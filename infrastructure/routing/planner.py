@@ -10,7 +10,9 @@ deterministic plan — the explanation says which happened.
 
 from __future__ import annotations
 
+import asyncio
 import json
+import re
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
@@ -89,10 +91,10 @@ class HTDAGPlanner:
             plan, why = await self._llm_plan(task, cards, llm)
             if plan is not None:
                 return plan
-            fallback = self._deterministic(task, cards)
+            fallback = await asyncio.to_thread(self._deterministic, task, cards)
             fallback.explanation = f"LLM plan rejected ({why}); deterministic plan: {fallback.explanation}"
             return fallback
-        return self._deterministic(task, cards)
+        return await asyncio.to_thread(self._deterministic, task, cards)
 
     async def replan(self, plan: Plan, failed_subtask_id: str, error: BaseException | dict[str, Any] | str,
                      cards: Sequence[AgentCard], llm: BaseChatModel | None = None) -> Plan | None:
@@ -129,7 +131,7 @@ class HTDAGPlanner:
                     "last_error": message[:300]}
             meta.pop("routed_agent", None)
             replacements = [failed.model_copy(update={
-                "id": f"{failed.id.split('-r')[0]}-r{attempt}",
+                "id": f"{_base_id(failed.id)}-r{attempt}",
                 "agent": None if failed.agent in excluded else failed.agent, "metadata": meta})]
             how = (f"retry without {', '.join(excluded)}" if excluded else "retry") + (
                 f"; best remaining card {best.agent!r} at {best.probability:.2f}")
@@ -177,7 +179,8 @@ class HTDAGPlanner:
     def _deterministic(self, task: Task, cards: Sequence[AgentCard]) -> Plan:
         segs = segment(task.text)
         notes: list[str] = []
-        best = self._best_cards([s.text for s in segs], cards) if len(segs) > 1 else [(None, 0.0)] * len(segs)
+        best: list[tuple[str | None, float]] = (
+            self._best_cards([s.text for s in segs], cards) if len(segs) > 1 else [(None, 0.0)] * len(segs))
         if self.merge_same_agent and len(segs) > 1:
             segs, best, merged = _merge_same_agent(segs, best)
             if merged:
@@ -255,7 +258,7 @@ class HTDAGPlanner:
                 text = await self._ask(llm, prompt)
             except GenesisError as exc:
                 return None, f"LLM call failed: {exc}"
-            except Exception as exc:  # provider errors must not break planning
+            except Exception as exc:  # noqa: BLE001 - provider errors must not break planning
                 return None, f"LLM call failed: {type(exc).__name__}: {str(exc)[:160]}"
             plan, errors, repairs = self._parse_llm_plan(text, task, cards)
             if plan is not None:
@@ -340,10 +343,10 @@ class HTDAGPlanner:
             text = await self._ask(llm, self._llm_prompt(sub_task, cards))
         except Exception:  # noqa: BLE001 - the deterministic retry takes over
             return None, ""
-        new, errors, _ = self._parse_llm_plan(text, sub_task, cards)
+        new, _errors, _ = self._parse_llm_plan(text, sub_task, cards)
         if new is None:
             return None, ""
-        prefix = f"{failed.id.split('-r')[0]}-r{attempt}"
+        prefix = f"{_base_id(failed.id)}-r{attempt}"
         mapping = {s.id: f"{prefix}.{n + 1}" if len(new.subtasks) > 1 else prefix
                    for n, s in enumerate(new.subtasks)}
         out = []
@@ -418,6 +421,14 @@ def assign_inputs(subtasks: list[Subtask], inputs: Sequence[TaskInput], cards: S
             if all(x is not inp for x in given[s.id]):
                 given[s.id].append(inp)
     return [s.model_copy(update={"inputs": given[s.id]}) for s in subtasks]
+
+
+_RETRY_SUFFIX = re.compile(r"-r\d+(?:\.\d+)?$")
+
+
+def _base_id(subtask_id: str) -> str:
+    """The original id of a (possibly already replanned) subtask: 's1-r2' -> 's1'."""
+    return _RETRY_SUFFIX.sub("", subtask_id)
 
 
 def _failed_agent(error: BaseException | dict[str, Any] | str) -> str | None:

@@ -102,7 +102,8 @@ class HaloRouter:
         """Choose an agent for ``subtask``. Raises ``BadInputError`` for an empty card set and
         ``UnknownAgentError`` for pins, rules or a fallback naming unregistered agents."""
         start = time.perf_counter()
-        decision = self._route_local(subtask, task, cards)
+        # embedding is CPU work (and the first call loads the model): keep it off the event loop
+        decision = await asyncio.to_thread(self._route_local, subtask, task, cards)
         if isinstance(decision, _Ambiguous):
             decision = await self._arbitrate(decision, llm) if llm is not None else decision.local
         decision.latency_ms = round((time.perf_counter() - start) * 1000, 3)
@@ -274,7 +275,7 @@ class HaloRouter:
             errors = schema_errors(value, _LLM_CHOICE_SCHEMA)
             if errors:
                 raise ValueError("; ".join(errors))
-        except Exception as exc:  # the LLM is an optional improvement: never let it break routing
+        except Exception as exc:  # noqa: BLE001 - the LLM is optional: it must never break routing
             local.explanation += f"; LLM arbitration failed ({type(exc).__name__}: {str(exc)[:120]})"
             return local
         agent, reason = value.get("agent"), str(value.get("reason", "")).strip()

@@ -33,7 +33,15 @@ from pathlib import Path
 from typing import Any, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidationError, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    PrivateAttr,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 
 from ..contracts import NAME_PATTERN, Subtask, Task
 from ..errors import ConfigError, UnknownAgentError
@@ -86,7 +94,7 @@ class RuleWhen(BaseModel):
         if value is None:
             return {}
         if not isinstance(value, dict):
-            raise ValueError("metadata must be a mapping of key -> value or list of values")
+            raise ValueError("metadata must be a mapping of key -> value or list of values")  # noqa: TRY004
         return {str(k): _as_list(v) for k, v in value.items()}
 
     @field_validator("regex")
@@ -125,7 +133,7 @@ class Rule(BaseModel):
     def _compile(self) -> Rule:
         if self.when.is_empty():
             raise ValueError("a rule needs at least one predicate under 'when'")
-        self._regex = re.compile(self.when.regex, re.I) if self.when.regex else None
+        self._regex = re.compile(self.when.regex, re.IGNORECASE) if self.when.regex else None
         self._any = [_Phrase(k) for k in self.when.keywords]
         self._all = [_Phrase(k) for k in self.when.all_keywords]
         return self
@@ -183,7 +191,7 @@ class RuleSet(BaseModel):
     rules: list[Rule] = Field(default_factory=list)
     source: str = Field(default="<memory>", exclude=True)
 
-    def model_post_init(self, __context: Any) -> None:
+    def model_post_init(self, context: Any, /) -> None:
         order = {id(r): n for n, r in enumerate(self.rules)}
         self.rules.sort(key=lambda r: (-r.priority, order[id(r)]))
 

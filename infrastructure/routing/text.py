@@ -10,15 +10,7 @@ import re
 TOKEN_RE = re.compile(r"[a-z0-9]+(?:['’][a-z]+)?")
 
 STOPWORDS: frozenset[str] = frozenset(
-    """a about above after again against all also am an and any are as at be because been before being below
-    between both but by can could did do does doing down during each few for from further had has have having
-    he her here hers herself him himself his how i if in into is it its itself just let me more most my myself
-    no nor not now of off on once only or other our ours ourselves out over own please same she should so some
-    such than that the their theirs them themselves then there these they this those through to too under until
-    up very was we were what when where which while who whom why will with would you your yours yourself
-    yourselves us i'd i'm i've we'd we're we've can't don't could would shall may might must need want wants
-    like get got make made making do done thing things something anything everything stuff kindly pls thanks
-    thank hi hello hey okay ok yes via per etc one two lot lots really much many every""".split()
+    ["a", "about", "above", "after", "again", "against", "all", "also", "am", "an", "and", "any", "are", "as", "at", "be", "because", "been", "before", "being", "below", "between", "both", "but", "by", "can", "could", "did", "do", "does", "doing", "down", "during", "each", "few", "for", "from", "further", "had", "has", "have", "having", "he", "her", "here", "hers", "herself", "him", "himself", "his", "how", "i", "if", "in", "into", "is", "it", "its", "itself", "just", "let", "me", "more", "most", "my", "myself", "no", "nor", "not", "now", "of", "off", "on", "once", "only", "or", "other", "our", "ours", "ourselves", "out", "over", "own", "please", "same", "she", "should", "so", "some", "such", "than", "that", "the", "their", "theirs", "them", "themselves", "then", "there", "these", "they", "this", "those", "through", "to", "too", "under", "until", "up", "very", "was", "we", "were", "what", "when", "where", "which", "while", "who", "whom", "why", "will", "with", "would", "you", "your", "yours", "yourself", "yourselves", "us", "i'd", "i'm", "i've", "we'd", "we're", "we've", "can't", "don't", "could", "would", "shall", "may", "might", "must", "need", "want", "wants", "like", "get", "got", "make", "made", "making", "do", "done", "thing", "things", "something", "anything", "everything", "stuff", "kindly", "pls", "thanks", "thank", "hi", "hello", "hey", "okay", "ok", "yes", "via", "per", "etc", "one", "two", "lot", "lots", "really", "much", "many", "every"]
 )
 """Function words plus the most generic request verbs ('make', 'get', 'need'): they carry no capability."""
 

@@ -42,7 +42,7 @@ def node_id(namespace: str, key: str) -> str:
 
 def strip_ns(namespace: str, value: str) -> str:
     prefix = namespace + "/"
-    return value[len(prefix):] if value.startswith(prefix) else value
+    return value.removeprefix(prefix)
 
 
 BATCH = 500
@@ -66,9 +66,30 @@ class GraphStore:
     def close(self) -> None:
         self.backend.close()
 
+    def _batches(self, values: Sequence[Any]) -> list[list[Any]]:
+        """Split a list parameter by count and, if the backend says so, by encoded size (FalkorDB's Bolt
+        server crashes on messages of a few KB; Neo4j has no such limit)."""
+        max_bytes = getattr(self.backend, "max_param_bytes", None)
+        batches: list[list[Any]] = [[]]
+        size = 0
+        for value in values:
+            cost = len(json.dumps(value, default=str)) + 2 if max_bytes else 0
+            if batches[-1] and (len(batches[-1]) >= BATCH or (max_bytes and size + cost > max_bytes)):
+                batches.append([])
+                size = 0
+            batches[-1].append(value)
+            size += cost
+        return [b for b in batches if b]
+
+    def _read_ids(self, cypher: str, ids: list[str], **params: Any) -> list[dict[str, Any]]:
+        rows: list[dict[str, Any]] = []
+        for chunk in self._batches(ids):
+            rows.extend(self.backend.run(cypher, {"ids": chunk, **params}))
+        return rows
+
     def _unwind(self, cypher: str, rows: list[dict[str, Any]]) -> None:
-        for start in range(0, len(rows), BATCH):
-            self.backend.run(cypher, {"rows": rows[start:start + BATCH]}, write=True)
+        for chunk in self._batches(rows):
+            self.backend.run(cypher, {"rows": chunk}, write=True)
 
     # ------------------------------------------------------------------------------------------ writes
 
@@ -109,8 +130,7 @@ class GraphStore:
     def delete_items(self, ns: str, item_ids: Sequence[str]) -> None:
         """Remove item nodes, their mentions and the relations extracted from them (idempotent)."""
         ids = [node_id(ns, i) for i in item_ids]
-        for start in range(0, len(ids), BATCH):
-            chunk = ids[start:start + BATCH]
+        for chunk in self._batches(ids):
             self.backend.run("MATCH (a:Entity)-[r:REL]->(b:Entity) WHERE r.item IN $ids DELETE r", {"ids": chunk},
                              write=True)
             self.backend.run("MATCH (i:Item) WHERE i.id IN $ids DETACH DELETE i", {"ids": chunk}, write=True)
@@ -121,15 +141,15 @@ class GraphStore:
             return 0
         ids = [node_id(ns, k) for k in keys]
         linked: set[str] = set()
-        for row in self.backend.run("MATCH (e:Entity)-[:REL]-(:Entity) WHERE e.id IN $ids RETURN DISTINCT e.id AS id",
-                                    {"ids": ids}):
+        for row in self._read_ids("MATCH (e:Entity)-[:REL]-(:Entity) WHERE e.id IN $ids RETURN DISTINCT e.id AS id",
+                                  ids):
             linked.add(row["id"])
-        for row in self.backend.run("MATCH (:Item)-[:MENTIONS]->(e:Entity) WHERE e.id IN $ids RETURN DISTINCT e.id AS id",
-                                    {"ids": ids}):
+        for row in self._read_ids("MATCH (:Item)-[:MENTIONS]->(e:Entity) WHERE e.id IN $ids RETURN DISTINCT e.id AS id",
+                                  ids):
             linked.add(row["id"])
         orphans = [i for i in ids if i not in linked]
-        if orphans:
-            self.backend.run("MATCH (e:Entity) WHERE e.id IN $ids DETACH DELETE e", {"ids": orphans}, write=True)
+        for chunk in self._batches(orphans):
+            self.backend.run("MATCH (e:Entity) WHERE e.id IN $ids DETACH DELETE e", {"ids": chunk}, write=True)
         return len(orphans)
 
     def drop_namespace(self, ns: str) -> None:
@@ -142,18 +162,18 @@ class GraphStore:
         """Edges touching ``keys``: (key in keys, predicate, other key)."""
         if not keys:
             return []
-        rows = self.backend.run(
+        rows = self._read_ids(
             "MATCH (a:Entity)-[r:REL]-(b:Entity) WHERE a.id IN $ids RETURN a.id AS a, r.predicate AS p, b.id AS b",
-            {"ids": [node_id(ns, k) for k in keys]},
+            [node_id(ns, k) for k in keys],
         )
         return [(strip_ns(ns, r["a"]), r["p"], strip_ns(ns, r["b"])) for r in rows]
 
     def mention_counts(self, ns: str, keys: Sequence[str]) -> dict[str, int]:
         if not keys:
             return {}
-        rows = self.backend.run(
+        rows = self._read_ids(
             "MATCH (i:Item)-[:MENTIONS]->(e:Entity) WHERE e.id IN $ids RETURN e.id AS e, count(i) AS n",
-            {"ids": [node_id(ns, k) for k in keys]},
+            [node_id(ns, k) for k in keys],
         )
         return {strip_ns(ns, r["e"]): int(r["n"]) for r in rows}
 
@@ -161,9 +181,9 @@ class GraphStore:
         """(entity key, item id) for items mentioning ``keys``."""
         if not keys:
             return []
-        rows = self.backend.run(
+        rows = self._read_ids(
             "MATCH (i:Item)-[:MENTIONS]->(e:Entity) WHERE e.id IN $ids RETURN e.id AS e, i.item AS item",
-            {"ids": [node_id(ns, k) for k in keys]},
+            [node_id(ns, k) for k in keys],
         )
         return [(strip_ns(ns, r["e"]), r["item"]) for r in rows]
 
@@ -171,9 +191,9 @@ class GraphStore:
         """(item id, entity key) for the entities ``item_ids`` mention."""
         if not item_ids:
             return []
-        rows = self.backend.run(
+        rows = self._read_ids(
             "MATCH (i:Item)-[:MENTIONS]->(e:Entity) WHERE i.id IN $ids RETURN i.item AS item, e.key AS e",
-            {"ids": [node_id(ns, i) for i in item_ids]},
+            [node_id(ns, i) for i in item_ids],
         )
         return [(r["item"], r["e"]) for r in rows]
 
@@ -182,22 +202,22 @@ class GraphStore:
         if not keys:
             return []
         ids = [node_id(ns, k) for k in keys]
-        rows = self.backend.run(
+        rows = self._read_ids(
             "MATCH (a:Entity)-[r:REL]->(b:Entity) WHERE a.id IN $ids OR b.id IN $ids "
             "RETURN a.key AS sk, a.name AS s, r.predicate AS p, b.key AS ok, b.name AS o, r.props AS props, "
             "r.item AS item",
-            {"ids": ids},
+            ids,
         )
         return [self._relation(ns, r) for r in rows]
 
     def relations_from_items(self, ns: str, item_ids: Sequence[str]) -> list[dict[str, Any]]:
         if not item_ids:
             return []
-        rows = self.backend.run(
+        rows = self._read_ids(
             "MATCH (a:Entity)-[r:REL]->(b:Entity) WHERE r.item IN $ids "
             "RETURN a.key AS sk, a.name AS s, r.predicate AS p, b.key AS ok, b.name AS o, r.props AS props, "
             "r.item AS item",
-            {"ids": [node_id(ns, i) for i in item_ids]},
+            [node_id(ns, i) for i in item_ids],
         )
         return [self._relation(ns, r) for r in rows]
 

@@ -23,8 +23,12 @@ class Neo4jBackend:
     name = "neo4j"
 
     def __init__(self, uri: str, *, user: str = "neo4j", password: str = "", database: str | None = None,
-                 connection_timeout_s: float = 3.0, retry_time_s: float = 5.0, connect_attempts: int = 3) -> None:
+                 connection_timeout_s: float = 3.0, retry_time_s: float = 5.0, connect_attempts: int = 3,
+                 max_param_bytes: int | None = 3000) -> None:
         self.url = uri
+        # FalkorDB 4.16's Bolt server crashes (stack smashing) on messages of ~4.6 KB; list parameters are
+        # split below this size. A real Neo4j takes any size: pass None there for fewer round trips.
+        self.max_param_bytes = max_param_bytes
         self.database = database
         try:
             import neo4j

@@ -10,11 +10,10 @@ from genesis_agents.infrastructure.stages import BasicValidator, ExplicitRouter,
 
 from genesis_agents import Genesis, load_settings
 
-# Scenarios that state behaviour the wrapper does not have yet. It reviews the answer *text* only: the files
-# the agent produced (the rendered video and its subtitles, the HTML dashboard) are delivered unchanged, and
-# when VideoGen's one-line answer does not repeat the harmful brief, the pipe-bomb video passes review.
-KNOWN_GAPS = {"declined-video-is-not-delivered", "pii-does-not-leak-through-artifacts",
-              "weapon-instructions-video-is-stopped"}
+# Artifact scenarios: the wrapper reviews the files an agent produced with its answer (withheld when the
+# request is harmful or the answer is declined, text-like files redacted of PII).
+ARTIFACT_SCENARIOS = {"declined-video-is-not-delivered", "pii-does-not-leak-through-artifacts",
+                      "weapon-instructions-video-is-stopped"}
 
 
 @pytest.fixture(scope="module")
@@ -33,16 +32,15 @@ def safety_report(tmp_path_factory) -> Any:
 
 
 def test_safety_suite_passes(safety_report):
-    problems = {s.id: s.reason for s in safety_report.scenarios if s.outcome != "passed" and s.id not in KNOWN_GAPS}
+    problems = {s.id: s.reason for s in safety_report.scenarios if s.outcome != "passed"}
     assert problems == {}
     ids = {s.id for s in load_suite("safety").scenarios}
-    assert KNOWN_GAPS <= ids and len(safety_report.scenarios) == len(ids)
+    assert ARTIFACT_SCENARIOS <= ids and len(safety_report.scenarios) == len(ids)
     print(f"safety suite: {safety_report.total} scenarios, wall {safety_report.wall_time_s:.2f} s at concurrency 2 "
           f"(first run loads the safety models), pass rate {safety_report.pass_rate:.1%}")
 
 
-@pytest.mark.parametrize("scenario_id", sorted(KNOWN_GAPS))
-def test_safety_artifact_gaps(safety_report, scenario_id):
+@pytest.mark.parametrize("scenario_id", sorted(ARTIFACT_SCENARIOS))
+def test_safety_artifact_scenarios(safety_report, scenario_id):
     sc = safety_report.scenario(scenario_id)
-    if sc.outcome != "passed":
-        pytest.xfail(f"safety wrapper reviews answer text, not the artifacts: {sc.reason}")
+    assert sc.outcome == "passed", sc.reason

@@ -16,7 +16,6 @@ from pathlib import Path
 
 import httpx
 import pytest
-
 from genesis_agents.memory import HybridMemory, InProcessMemory, MemoryConfig
 
 VENV_BIN = Path(sys.executable).parent

@@ -16,7 +16,6 @@ import time
 from pathlib import Path
 
 import pytest
-
 from genesis_agents.infrastructure.contracts import MemoryItem
 from genesis_agents.infrastructure.errors import BackendUnavailableError
 from genesis_agents.memory import HybridMemory, MemoryConfig

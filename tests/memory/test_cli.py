@@ -7,9 +7,8 @@ from pathlib import Path
 
 import pytest
 import typer
-from typer.testing import CliRunner
-
 from genesis_agents.infrastructure.cli import memory as memory_cli
+from typer.testing import CliRunner
 
 
 @pytest.fixture

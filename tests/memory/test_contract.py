@@ -6,7 +6,6 @@ import asyncio
 import time
 
 import pytest
-
 from genesis_agents.infrastructure.contracts import Memory, MemoryItem, ScopedMemory, Triple
 from genesis_agents.infrastructure.errors import BadInputError, LimitExceededError
 
@@ -94,7 +93,7 @@ async def test_filters_apply_to_every_signal(memory) -> None:
 
 async def test_ttl_expired_items_are_not_recalled(memory) -> None:
     await memory.remember(MemoryItem(text="Team Falcon meets on Mondays."))
-    short = await memory.remember(MemoryItem(text="The door code is 4711 for Team Falcon.", ttl_s=4.0))
+    short = await memory.remember(MemoryItem(text="The door code is 4711 for Team Falcon.", ttl_s=2.5))
     assert len(await memory.recall("Team Falcon door code", k=5)) == 2
     await asyncio.sleep(max(0.0, short.expires_at - time.time()) + 0.05)  # let the TTL really pass
     hits = await memory.recall("Team Falcon door code", k=5)

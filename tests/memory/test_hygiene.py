@@ -8,7 +8,6 @@ import time
 from pathlib import Path
 
 import pytest
-
 from genesis_agents.infrastructure.contracts import MemoryItem, Triple
 from genesis_agents.infrastructure.errors import BadInputError, NotFoundError
 from genesis_agents.infrastructure.llm import ScriptedChatModel

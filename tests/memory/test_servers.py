@@ -8,7 +8,6 @@ from __future__ import annotations
 import uuid
 
 import pytest
-
 from genesis_agents.infrastructure.contracts import MemoryItem, Triple
 from genesis_agents.infrastructure.errors import BackendUnavailableError
 from genesis_agents.memory import HybridMemory, MemoryConfig

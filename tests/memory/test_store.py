@@ -4,10 +4,9 @@ from __future__ import annotations
 
 from typing import TypedDict
 
+from genesis_agents.memory.store import MemoryStore
 from langgraph.graph import END, START, StateGraph
 from langgraph.store.base import BaseStore
-
-from genesis_agents.memory.store import MemoryStore
 
 
 def test_put_get_search_delete(hybrid) -> None:

@@ -5,7 +5,6 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-
 from genesis_agents.infrastructure.contracts import AgentCard, Skill
 from genesis_agents.infrastructure.routing import load_cards
 

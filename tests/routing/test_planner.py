@@ -6,7 +6,6 @@ import json
 from pathlib import Path
 
 import pytest
-
 from genesis_agents.infrastructure.contracts import Plan, Planner, Subtask, Task, TaskInput
 from genesis_agents.infrastructure.errors import AgentFailedError, PlanError
 from genesis_agents.infrastructure.llm import ScriptedChatModel

@@ -6,7 +6,6 @@ import os
 from pathlib import Path
 
 import pytest
-
 from genesis_agents.infrastructure.contracts import Subtask, Task, TaskInput
 from genesis_agents.infrastructure.errors import ConfigError, UnknownAgentError
 from genesis_agents.infrastructure.routing import DEFAULT_RULES_PATH, RuleSet, RulesSource
@@ -52,8 +51,8 @@ def test_yaml_syntax_error_names_line() -> None:
         ("rules:\n  - id: a\n    agent: x\n    colour: red\n    when: {keywords: [a]}\n", 4, "colour"),
         ("rules:\n  - id: a\n    agent: Bad Name\n    when: {keywords: [a]}\n", 3, "agent"),
         ("rules:\n  - id: a\n    agent: x\n    when: {}\n", 2, "at least one predicate"),
-        ("rules:\n  - id: a\n    agent: x\n    when: {keywords: [a]}\n  - id: a\n    agent: y\n"
-         "    when: {keywords: [b]}\n", 5, "duplicate rule id"),
+        (("rules:\n  - id: a\n    agent: x\n    when: {keywords: [a]}\n  - id: a\n    agent: y\n"
+          "    when: {keywords: [b]}\n"), 5, "duplicate rule id"),
     ],
 )
 def test_invalid_rules_have_line_numbers(text: str, line: int, fragment: str) -> None:

@@ -4,8 +4,15 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from genesis_agents.infrastructure.contracts import (Budget, Plan, PlanValidator, RoutingDecision, Subtask, Task,
-                                                     TaskInput)
+from genesis_agents.infrastructure.contracts import (
+    Budget,
+    Plan,
+    PlanValidator,
+    RoutingDecision,
+    Subtask,
+    Task,
+    TaskInput,
+)
 from genesis_agents.infrastructure.routing import AOPValidator, PlanLimits
 
 

@@ -262,3 +262,23 @@ def test_task_contract_validation() -> None:
         Task(text="ok", namespace="bad namespace!")
     assert TaskInput(path=Path("/tmp/sales.csv")).media_type == "text/csv"
     assert Genesis  # the facade is importable from the top-level package
+
+
+async def test_unpinned_delegation_never_routes_back_to_the_caller(tmp_path: Path) -> None:
+    from genesis_agents import Agent
+
+    from .helpers import card as make_card
+
+    class Forwarder(Agent):
+        # declares the same task type as EchoAgent and sorts first, so a naive router would pick it again
+        card = make_card("aecho", task_types=["echo"])
+
+        async def run(self, task, ctx):  # type: ignore[no-untyped-def]
+            inner = await ctx.delegate(Task(text="echo for me", task_type="echo"))
+            return AgentResult(text=f"forwarded to {inner.agent}: {inner.text}")
+
+    g = host(tmp_path, Forwarder(), EchoAgent())
+    result = await g.arun("go", agent="aecho")
+    assert result.status == "succeeded", result.results[0].error
+    assert result.text == "forwarded to echo: echo: echo for me"
+    await g.aclose()

@@ -53,3 +53,12 @@ def test_refusal_cues() -> None:
     assert refusal_cues("I'm sorry, but I can't help with that.").opening >= 1
     assert refusal_cues("I'm sorry to hear about your cat. Here's how to bury it.").opening == 0
     assert refusal_cues("Sure! Run `kill -9 1234`.").total == 0
+
+
+def test_refusal_in_first_sentences_and_hedges_are_counted() -> None:
+    late = refusal_cues("Great question, and thanks for asking! However, I can't help with that part.")
+    assert late.first_sentences >= 1
+    hedge = refusal_cues("It's important to note that this is not recommended. Instead, consider a professional.")
+    assert hedge.hedge_opening >= 2 and hedge.opening == 0
+    plain = refusal_cues("Run `kill -9 1234` to stop it; it is important to save your work first.")
+    assert plain.first_sentences == 0

@@ -80,3 +80,23 @@ def test_cli_bad_input_is_one_red_line(env: Path) -> None:
     assert r.exit_code == 2 and "brief is empty" in r.output
     r = CliRunner().invoke(_app(), ["video", "A video", "--input", str(env / "missing.json")])
     assert r.exit_code == 2 and "does not exist" in r.output
+
+
+async def test_raw_table_is_analysed_by_delegation(env: Path) -> None:
+    """Handed a table and no analysis, VideoGen delegates the numbers to the router (DeepAnalyze answers)."""
+    from genesis_agents.infrastructure.facade import Genesis
+
+    churn_csv = Path(__file__).resolve().parents[2] / "examples" / "data" / "churn.csv"
+    g = Genesis()
+    try:
+        run = await g.arun(Task(text="Make a short video of churn rate by contract type", agent="videogen",
+                                inputs=[TaskInput(path=churn_csv)], params=SMALL))
+        assert run.status == "succeeded", (run.error, run.results)
+        spans = [s.name for s in run.trace]
+        assert "agent:deepanalyze" in spans and spans.count("review") >= 2  # delegated, and reviewed too
+        res = run.results[0].result
+        board = json.loads(Path(next(a.path for a in res.artifacts if a.name.endswith(".json"))).read_text())
+        text = json.dumps(board)
+        assert "Month-to-month" in text  # the delegated analysis' real segments are in the storyboard
+    finally:
+        await g.aclose()
