@@ -48,6 +48,7 @@ class GenesisSettings(BaseSettings):
     safety_policy: Path | None = Field(
         default=None, description="YAML safety policy (block/revise/coach/monitor per agent and namespace)"
     )
+    replan_on_failure: bool = Field(default=True, description="retry a failed subtask with another agent (HTDAG replan)")
     router_rules: Path | None = Field(default=None, description="YAML rules file for the HALO router")
     fallback_agent: str | None = None
     disabled_plugins: list[str] = Field(default_factory=list)

@@ -309,17 +309,20 @@ class Runtime:
         return out
 
     async def _schedule(self, state: RunState) -> dict[str, Any]:
-        """Settle subtasks that can no longer run (unassigned, cancelled, failed dependency)."""
+        """Replan around failures, then settle subtasks that can no longer run (unassigned, cancelled,
+        failed dependency)."""
         scope = self.scope(state)
-        plan = scope.plan(state)
+        out: dict[str, Any] = {}
+        plan = await self._replan(scope, state, out)
         results = dict(state.get("results") or {})
         settled: dict[str, dict[str, Any]] = {}
+        decisions = out.get("decisions") or state["decisions"]
         now = time.time()
         for sid in plan.order():
             if sid in results:
                 continue
             sub = plan.by_id()[sid]
-            decision = state["decisions"][sid]
+            decision = decisions[sid]
             reason: tuple[str, str, str] | None = None
             if scope.cancel.is_set():
                 reason = ("cancelled", "cancelled", "run was cancelled before this subtask started")
@@ -336,7 +339,49 @@ class Runtime:
                                              error={"code": code, "message": message}, started_at=now,
                                              finished_at=now).model_dump(mode="json")
                 results[sid] = settled[sid]
-        return {"results": settled} if settled else {}
+        if settled:
+            out["results"] = settled
+        return out
+
+    async def _replan(self, scope: RunScope, state: RunState, out: dict[str, Any]) -> Plan:
+        """Ask the planner for a replacement of each failed subtask (HTDAG ``replan``), routing the new ones.
+
+        The failed attempt stays in the results (superseded); dependents are rewired to the replacement.
+        Pinned tasks are never replanned: the caller chose the agent.
+        """
+        plan = scope.plan(state)
+        replan = getattr(self.host.planner, "replan", None)
+        if replan is None or not self.settings.replan_on_failure or scope.task.agent or scope.cancel.is_set():
+            return plan
+        results = state.get("results") or {}
+        failed = [sid for sid in plan.order() if sid in results and results[sid]["status"] in ("failed", "timeout")]
+        if not failed:
+            return plan
+        decisions = dict(state["decisions"])
+        cards = self.host.cards()
+        for sid in failed:
+            err = dict(results[sid].get("error") or {})
+            err["details"] = {**(err.get("details") or {}), "agent": results[sid].get("agent")}
+            try:
+                new_plan = await replan(plan, sid, err, cards, llm=self.host.llm)
+            except GenesisError as exc:
+                log.warning("run %s: replanning %s failed: %s", scope.run_id, sid, exc)
+                continue
+            if new_plan is None:
+                continue
+            known = plan.by_id()
+            fresh = [s for s in new_plan.subtasks if s.id not in known]
+            routed = await asyncio.gather(*(self.host.router.route(s, scope.task, cards, llm=self.host.llm)
+                                            for s in fresh))
+            decisions.update({d.subtask_id: d.model_dump(mode="json") for d in routed})
+            plan = new_plan
+        if plan is not scope._plan:
+            plan.order()  # a replanned DAG must still be acyclic
+            scope._plan = plan
+            out["plan"] = plan.model_dump(mode="json")
+            out["decisions"] = decisions
+            self.emit(scope, lambda: PlannedEvent(run_id=scope.run_id, plan=plan))
+        return plan
 
     async def _dispatch(self, state: RunState) -> list[Send] | str:
         plan = self.scope(state).plan(state)
@@ -479,6 +524,9 @@ class Runtime:
                 if sem:
                     await sem.acquire()
                 try:
+                    mark_started = getattr(self.host.router, "mark_started", None)
+                    if mark_started is not None:  # load/health accounting, paired with record_outcome
+                        mark_started(agent_name)
                     job = asyncio.ensure_future(agent.run(task, ctx))
                     scope.running.add(job)
                     result = await asyncio.wait_for(asyncio.shield(job), timeout)
@@ -639,10 +687,13 @@ def build_result(state: dict[str, Any], *, started_at: float) -> RunResult:
     task = Task.model_validate(state["task"])
     plan = Plan.model_validate(state["plan"]) if state.get("plan") else None
     order = plan.order() if plan else []
-    decisions = [RoutingDecision.model_validate(state["decisions"][sid])
-                 for sid in order if sid in (state.get("decisions") or {})]
+    all_decisions = state.get("decisions") or {}
+    decisions = [RoutingDecision.model_validate(all_decisions[sid]) for sid in order if sid in all_decisions]
+    decisions += [RoutingDecision.model_validate(d) for sid, d in all_decisions.items() if sid not in set(order)]
     results_raw = state.get("results") or {}
     results = [SubtaskResult.model_validate(results_raw[sid]) for sid in order if sid in results_raw]
+    # attempts replaced by replanning are kept (after the plan's own subtasks) so failures stay visible
+    results += [SubtaskResult.model_validate(v) for sid, v in results_raw.items() if sid not in set(order)]
     spans = [Span.model_validate(s) for s in state.get("spans") or []]
     usage = Usage()
     for r in results:

@@ -27,9 +27,35 @@ from ..embeddings import Embedder, default_embedder
 from ..errors import BadInputError, ConfigError
 from .text import content_terms
 
-FEATURES: tuple[str, ...] = ("cos_max", "cos_top3", "cos_card", "keyword", "bm25_rel", "margin", "cos_rel", "cos_self")
+FEATURES: tuple[str, ...] = ("cos_max", "cos_top3", "cos_card", "keyword", "bm25_rel", "margin", "cos_rel", "cos_self",
+                             "z_max", "z_top3", "z_margin")
 DEFAULT_SELF_SIM = 0.5
 CALIBRATION_FILE = Path(__file__).with_name("calibration.json")
+BACKGROUND_FILE = Path(__file__).with_name("background.txt")
+MIN_BACKGROUND_STD = 0.03
+"""Floor on a card's background spread, so a card that happens to score very evenly is not over-trusted."""
+
+
+def background_sentences(path: str | Path | None = None) -> list[str]:
+    """Generic requests that belong to no agent (one per line, ``#`` comments): each card's baseline."""
+    p = Path(path) if path else BACKGROUND_FILE
+    lines = [ln.strip() for ln in p.read_text(encoding="utf-8").splitlines()]
+    return [ln for ln in lines if ln and not ln.startswith("#")]
+
+
+_BG_CACHE: dict[tuple[str, int], np.ndarray] = {}
+
+
+def background_vectors(embedder: Embedder) -> np.ndarray:
+    """Embeddings of the background sentences, computed once per embedder (one batched call)."""
+    key = (getattr(embedder, "name", type(embedder).__name__), id(embedder))
+    with _PROFILE_LOCK:
+        hit = _BG_CACHE.get(key)
+    if hit is None:
+        hit = embedder.embed(background_sentences())
+        with _PROFILE_LOCK:
+            _BG_CACHE[key] = hit
+    return hit
 
 
 class Calibration(BaseModel):
@@ -92,6 +118,10 @@ class CardProfile:
     self_sim: float
     """How similar the card's own passages are to each other: the similarity an in-scope request can
     expect. Thin or tersely worded cards have lower values, so ``cos_self`` compares like with like."""
+    bg_max: tuple[float, float] = (0.0, 1.0)
+    """Mean and spread of the card's best-passage similarity over the background sentences."""
+    bg_top3: tuple[float, float] = (0.0, 1.0)
+    """The same for the mean of the card's three best passages."""
 
 
 _PROFILE_CACHE: OrderedDict[tuple[str, str], CardProfile] = OrderedDict()
@@ -118,7 +148,12 @@ def profile(card: AgentCard, embedder: Embedder) -> CardProfile:
         self_sim = float(sims.max(axis=1).mean())
     else:
         self_sim = DEFAULT_SELF_SIM
-    prof = CardProfile(card.name, passages, pv, vecs[-1], terms, sum(terms.values()), self_sim)
+    bg = pv @ background_vectors(embedder).T  # passages x background
+    bg_sorted = -np.sort(-bg, axis=0)
+    bmax, btop3 = bg_sorted[0], bg_sorted[: min(3, len(passages))].mean(axis=0)
+    prof = CardProfile(card.name, passages, pv, vecs[-1], terms, sum(terms.values()), self_sim,
+                       (float(bmax.mean()), max(MIN_BACKGROUND_STD, float(bmax.std()))),
+                       (float(btop3.mean()), max(MIN_BACKGROUND_STD, float(btop3.std()))))
     with _PROFILE_LOCK:
         _PROFILE_CACHE[key] = prof
         if len(_PROFILE_CACHE) > _PROFILE_CACHE_SIZE:
@@ -198,9 +233,12 @@ class CapabilityIndex:
         bm25_max = max(bm25) or 1.0
         maxes = [m for m, _, _ in per_card]
         mean_max = sum(maxes) / len(maxes)
+        z_max = [(m - p.bg_max[0]) / p.bg_max[1] for m, p in zip(maxes, self.profiles)]
+        z_top3 = [(pc[1] - p.bg_top3[0]) / p.bg_top3[1] for pc, p in zip(per_card, self.profiles)]
         out: list[CardScore] = []
         for i, prof in enumerate(self.profiles):
             others = [m for j, m in enumerate(maxes) if j != i]
+            z_others = [z for j, z in enumerate(z_max) if j != i]
             matched = sorted(t for t in q_idf if t in prof.terms)
             feats = {
                 "cos_max": maxes[i],
@@ -211,6 +249,11 @@ class CapabilityIndex:
                 "margin": maxes[i] - (max(others) if others else 0.0),
                 "cos_rel": maxes[i] - mean_max,
                 "cos_self": maxes[i] - prof.self_sim,
+                # how many background spreads above this card's own background: comparable across cards
+                # with many and few examples, and across card sets (the background is fixed)
+                "z_max": z_max[i] / 10.0,
+                "z_top3": z_top3[i] / 10.0,
+                "z_margin": (z_max[i] - (max(z_others) if z_others else 0.0)) / 10.0,
             }
             out.append(CardScore(prof.name, self.calibration.probability(feats), feats,
                                  self._passage_text(per_card[i][2]), matched))

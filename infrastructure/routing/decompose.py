@@ -50,7 +50,7 @@ class Segment:
 
 _CONTEXT_STARTERS: frozenset[str] = frozenset(
     """we i our my the this that these those it its there they their you your he she his her a an as since
-    because although though while if when currently today yesterday last note fyi background context""".split()
+    because although though while if when currently today yesterday last note fyi background context""".split()  # noqa: SIM905
 )
 
 

@@ -61,6 +61,9 @@ def test_sequencing_lists_and_context() -> None:
     steps = link(segment("Please do the following:\n1. clean the data\n2. compute churn\n3. make a video"))
     assert [s.text for s in steps] == ["Clean the data", "Compute churn", "Make a video"]
     assert [s.depends_on for s in steps] == [[], [0], [1]]
+    unknown_verb = segment("Grant Ana access to the warehouse and create an onboarding checklist for her")
+    assert [s.text for s in unknown_verb] == ["Grant Ana access to the warehouse",
+                                              "Create an onboarding checklist for her"]
     bullets = link(segment("- book a hotel in Rome\n- write a press release"))
     assert [s.depends_on for s in bullets] == [[], []]
 
