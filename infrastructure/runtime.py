@@ -529,7 +529,8 @@ class Runtime:
                         mark_started(agent_name)
                     job = asyncio.ensure_future(agent.run(task, ctx))
                     scope.running.add(job)
-                    result = await asyncio.wait_for(asyncio.shield(job), timeout)
+                    async with asyncio.timeout(timeout):
+                        result = await job
                 finally:
                     if sem:
                         sem.release()
