@@ -60,6 +60,9 @@ class GenesisSettings(BaseSettings):
     # memory backends
     chroma_url: str | None = Field(default=None, description="Chroma server URL; embedded PersistentClient if unset")
     graph_backend: Literal["ladybug", "neo4j"] = "ladybug"
+    memory_degraded_ok: bool = Field(
+        default=False, description="answer recalls from the remaining signals when one memory backend is down"
+    )
     neo4j_uri: str | None = None
     neo4j_user: str = "neo4j"
     neo4j_password: str = ""

@@ -162,7 +162,7 @@ class Genesis:
             return InProcessMemory()
         from genesis_agents.memory import HybridMemory
 
-        return HybridMemory.from_settings(self.settings)
+        return HybridMemory.from_settings(self.settings, degraded_ok=self.settings.memory_degraded_ok)
 
     def warm_up(self) -> None:
         """Load models now (embeddings, safety classifiers, routing index) instead of on the first request."""
