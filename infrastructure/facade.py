@@ -19,8 +19,8 @@ from .contracts import (
     AgentCard,
     DoneEvent,
     Memory,
-    PlanValidator,
     Planner,
+    PlanValidator,
     Router,
     RunResult,
     SafetyReviewer,
@@ -332,7 +332,7 @@ class Genesis:
                 record_trajectory(sub.agent, subs[sub.subtask_id].text if sub.subtask_id in subs else result.task.text,
                                   outcome, settings=self.settings, run_id=result.run_id, plan=plan,
                                   success=sub.status == "succeeded")
-            except Exception:  # noqa: BLE001 - insight logging must never fail a run
+            except Exception:
                 log.exception("could not record trajectory of run %s", result.run_id)
 
     def cancel(self, run_id: str) -> bool:
@@ -398,7 +398,7 @@ class Genesis:
         for agent in self.registry.agents():
             try:
                 await agent.aclose()
-            except Exception:  # noqa: BLE001
+            except Exception:
                 log.exception("closing agent %s", agent.name)
         if self._memory is not None:
             await self._memory.aclose()
@@ -418,7 +418,7 @@ class Genesis:
     async def __aenter__(self) -> Genesis:
         return self
 
-    async def __aexit__(self, *exc: Any) -> None:
+    async def __aexit__(self, *exc: object) -> None:
         await self.aclose()
 
 

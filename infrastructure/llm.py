@@ -88,7 +88,7 @@ class ScriptedChatModel(BaseChatModel):
             self._calls.append(prompt)
             last = prompt.rsplit("\n", 1)[-1] if prompt else ""
             for rule in self.rules:
-                if re.search(rule["match"], prompt, flags=re.I | re.S) or re.search(rule["match"], last, re.I):
+                if re.search(rule["match"], prompt, flags=re.IGNORECASE | re.DOTALL) or re.search(rule["match"], last, re.IGNORECASE):
                     return rule["reply"]
             if self._position >= len(self.replies):
                 if self.cycle and self.replies:

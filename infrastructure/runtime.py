@@ -548,7 +548,7 @@ class Runtime:
                 else:
                     outcome = SubtaskResult(subtask_id=subtask_id, agent=agent_name, status="succeeded",
                                             result=result, started_at=started, finished_at=time.time())
-            except asyncio.TimeoutError:
+            except TimeoutError:
                 if job:
                     job.cancel()
                 outcome = failed("timeout", TaskTimeoutError(
@@ -675,7 +675,7 @@ class Runtime:
         for listener in list(scope.listeners):
             try:
                 listener(event)
-            except Exception:  # noqa: BLE001 - a broken listener must not break the run
+            except Exception:
                 log.exception("event listener failed")
 
 

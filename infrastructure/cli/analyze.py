@@ -16,14 +16,8 @@ from typing import Annotated, Any
 
 import typer
 
-EXIT_FAILED = 1
-EXIT_BAD_INPUT = 2
-
-
-def _error_line(message: str) -> None:
-    from rich.console import Console
-
-    Console(stderr=True).print(f"[red]error:[/] {message}", markup=True, highlight=False, soft_wrap=True)
+from .common import EXIT_BAD_INPUT, EXIT_FAILED
+from .common import error_line as _error_line
 
 
 def _source_input(file: str) -> Any:

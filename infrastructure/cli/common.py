@@ -19,13 +19,15 @@ def console(stderr: bool = False) -> Any:
 
 
 def error_line(message: str) -> None:
-    console(stderr=True).print(f"[red]error:[/] {message}", markup=True)
+    """One red line on stderr; the message is escaped (errors quote things like ``scenarios[2]``)."""
+    from rich.markup import escape
+
+    console(stderr=True).print(f"[red]error:[/] {escape(message)}", markup=True)
 
 
 def fail(exc: BaseException) -> typer.Exit:
     """Print a GenesisError (or any error) as one red line; exit 2 for bad input, 1 otherwise."""
     from genesis_agents.infrastructure.errors import BadInputError
-
     from rich.markup import escape
 
     error_line(escape(str(exc)))

@@ -27,7 +27,7 @@ def _check(name: str, fn: Callable[[], str], fix: str, *, optional: bool = False
 
 
 def _python() -> str:
-    if sys.version_info < (3, 11):
+    if sys.version_info < (3, 11):  # noqa: UP036 - doctor reports, it does not assume
         raise RuntimeError(f"Python {sys.version.split()[0]} is too old")
     return sys.version.split()[0]
 

@@ -16,14 +16,8 @@ from typing import Annotated, Any
 
 import typer
 
-EXIT_FAILED = 1
-
-
-def _fail(exc: Exception) -> typer.Exit:
-    """One red line (markup-escaped: messages contain ``scenarios[2]``), exit 2 for bad input, 1 otherwise."""
-    from .common import fail
-
-    return fail(exc)
+from .common import EXIT_FAILED
+from .common import fail as _fail
 
 
 def _split_csv(values: list[str] | None) -> list[str]:

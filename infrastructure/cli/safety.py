@@ -20,11 +20,7 @@ safety_app = typer.Typer(help="WaltzRL safety wrapper: check responses, query th
                          no_args_is_help=True)
 
 
-def _fail(exc: Exception) -> typer.Exit:
-    from rich.console import Console
-
-    Console(stderr=True).print(f"[red]error:[/] {exc}", markup=True, highlight=False, soft_wrap=True)
-    return typer.Exit(2)
+from .common import fail as _fail
 
 
 def _settings() -> Any:

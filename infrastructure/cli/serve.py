@@ -23,15 +23,8 @@ EXIT_BAD_INPUT = 2
 _LOOPBACK = {"127.0.0.1", "localhost", "::1"}
 
 
-def _console(stderr: bool = False) -> Any:
-    from rich.console import Console
-
-    return Console(stderr=stderr, highlight=False, soft_wrap=True)
-
-
-def _fail(exc: Exception) -> typer.Exit:
-    _console(stderr=True).print(f"[red]error:[/] {exc}")
-    return typer.Exit(EXIT_BAD_INPUT)
+from .common import console as _console
+from .common import fail as _fail
 
 
 def _settings() -> Any:

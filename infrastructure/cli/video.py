@@ -18,16 +18,10 @@ from typing import Annotated, Any
 
 import typer
 
-EXIT_FAILED = 1
-EXIT_BAD_INPUT = 2
+from .common import EXIT_BAD_INPUT, EXIT_FAILED
+from .common import error_line as _error_line
+
 BAD_INPUT_CODES = ("bad_input", "not_found", "limit_exceeded", "config_error")
-
-
-def _error_line(message: str) -> None:
-    from rich.console import Console
-    from rich.markup import escape
-
-    Console(stderr=True).print(f"[red]error:[/] {escape(message)}", markup=True, highlight=False, soft_wrap=True)
 
 
 def _inputs(paths: list[Path]) -> list[Any]:

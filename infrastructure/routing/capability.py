@@ -28,7 +28,7 @@ from ..errors import BadInputError, ConfigError
 from .text import content_terms
 
 FEATURES: tuple[str, ...] = ("cos_max", "cos_top3", "cos_card", "keyword", "bm25_rel", "margin", "cos_rel", "cos_self",
-                             "z_max", "z_top3", "z_margin")
+                             "z_max", "z_top3", "z_margin", "cos_desc", "share", "sparse")
 DEFAULT_SELF_SIM = 0.5
 CALIBRATION_FILE = Path(__file__).with_name("calibration.json")
 BACKGROUND_FILE = Path(__file__).with_name("background.txt")
@@ -194,6 +194,7 @@ class CapabilityIndex:
         self._matrix = np.concatenate([p.vectors for p in self.profiles], axis=0)
         self._owner = np.concatenate([np.full(len(p.passages), i) for i, p in enumerate(self.profiles)])
         self._card_matrix = np.stack([p.card_vector for p in self.profiles])
+        self._starts = np.cumsum([0] + [len(p.passages) for p in self.profiles[:-1]])
         n = len(self.profiles)
         df: Counter[str] = Counter()
         for p in self.profiles:
@@ -233,6 +234,9 @@ class CapabilityIndex:
         bm25_max = max(bm25) or 1.0
         maxes = [m for m, _, _ in per_card]
         mean_max = sum(maxes) / len(maxes)
+        starts = self._starts
+        ex = np.exp((np.array(maxes) - max(maxes)) / 0.05)
+        shares = ex / ex.sum()
         z_max = [(m - p.bg_max[0]) / p.bg_max[1] for m, p in zip(maxes, self.profiles)]
         z_top3 = [(pc[1] - p.bg_top3[0]) / p.bg_top3[1] for pc, p in zip(per_card, self.profiles)]
         out: list[CardScore] = []
@@ -254,6 +258,13 @@ class CapabilityIndex:
                 "z_max": z_max[i] / 10.0,
                 "z_top3": z_top3[i] / 10.0,
                 "z_margin": (z_max[i] - (max(z_others) if z_others else 0.0)) / 10.0,
+                # the description is the one text every card has, however terse
+                "cos_desc": float(sims[starts[i]]),
+                # softmax share of this card among all cards (temperature 0.05): relative to the card set
+                "share": float(shares[i]),
+                # 1/sqrt(number of passages): terse cards score lower raw similarities, so the model may
+                # ask less of them (learned from thinned copies of the tuning cards)
+                "sparse": 1.0 / math.sqrt(len(prof.passages)),
             }
             out.append(CardScore(prof.name, self.calibration.probability(feats), feats,
                                  self._passage_text(per_card[i][2]), matched))

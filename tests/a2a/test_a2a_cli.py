@@ -12,10 +12,11 @@ from pathlib import Path
 import httpx
 import pytest
 import typer
-from .a2a_sample_peer import build_peer
-from .conftest import ThreadedServer, free_port
 from genesis_agents.infrastructure.cli.serve import register
 from typer.testing import CliRunner
+
+from .a2a_sample_peer import build_peer
+from .conftest import ThreadedServer, free_port
 
 
 @pytest.fixture
@@ -67,7 +68,7 @@ def test_add_list_remove_remote(cli: tuple[CliRunner, typer.Typer]) -> None:
     listed = json.loads(runner.invoke(app, ["agents", "remotes", "--json"]).output)
     assert [e["name"] for e in listed] == ["peer"]
     down = runner.invoke(app, ["agents", "add-remote", f"http://127.0.0.1:{free_port()}"])
-    assert down.exit_code == 2 and "cannot fetch agent card" in down.output
+    assert down.exit_code == 1 and "cannot fetch agent card" in down.output
     assert runner.invoke(app, ["agents", "remove-remote", "peer"]).exit_code == 0
     gone = runner.invoke(app, ["agents", "remove-remote", "peer"])
     assert gone.exit_code == 2 and "no remote agent named 'peer'" in gone.output

@@ -9,6 +9,7 @@ from typing import Any
 
 import httpx
 import pytest
+
 from .conftest import EchoAgent, Host, ThreadedServer, make_genesis, running_host, serve
 
 

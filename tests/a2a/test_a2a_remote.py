@@ -10,8 +10,6 @@ import json
 from pathlib import Path
 
 import pytest
-from .a2a_sample_peer import PNG, build_peer
-from .conftest import EchoAgent, free_port, make_genesis, serve
 from genesis_agents.infrastructure.a2a import RemoteAgent, add_remote_agent, load_remote_agents
 from genesis_agents.infrastructure.a2a.remotes import RemoteAgentStore
 from genesis_agents.infrastructure.a2a.settings import RemoteSettings
@@ -23,6 +21,9 @@ from starlette.responses import JSONResponse, PlainTextResponse
 from starlette.routing import Route
 
 from genesis_agents import Task
+
+from .a2a_sample_peer import PNG, build_peer
+from .conftest import EchoAgent, free_port, make_genesis, serve
 
 FAST = RemoteSettings(retries=1, backoff_s=0.01, backoff_max_s=0.02, breaker_failures=2, breaker_reset_s=60,
                       connect_timeout_s=2, timeout_s=20, read_timeout_s=10)

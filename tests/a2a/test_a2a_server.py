@@ -15,9 +15,10 @@ from a2a.client import ClientConfig, ClientFactory
 from a2a.client.card_resolver import parse_agent_card
 from a2a.types import a2a_pb2 as pb
 from a2a.utils.errors import TaskNotFoundError
-from .conftest import Host, running_host
 from google.protobuf.json_format import MessageToDict
 from google.protobuf.struct_pb2 import Struct
+
+from .conftest import Host, running_host
 
 
 @pytest.fixture

@@ -10,7 +10,6 @@ import sys
 from pathlib import Path
 
 import pytest
-from .conftest import TRIAGE_REF
 from genesis_agents.evolution import Archive, EvolutionEngine, SandboxLimits, load_promoted_config
 from genesis_agents.evolution.examples.triage import TriageAgent
 from genesis_agents.infrastructure.errors import BadInputError, UnknownAgentError
@@ -18,6 +17,8 @@ from genesis_agents.infrastructure.eval.runner import EvalRunner
 from genesis_agents.infrastructure.facade import Genesis
 from genesis_agents.infrastructure.llm import ScriptedChatModel
 from genesis_agents.infrastructure.stages import BasicValidator, ExplicitRouter, SinglePlanner
+
+from .conftest import TRIAGE_REF
 
 
 async def holdout_quality(config: dict | None, suite: Path, settings) -> float:

@@ -30,7 +30,7 @@ def test_otel_export_reaches_an_otlp_endpoint(tmp_path: Path) -> None:
     received: list[tuple[str, bytes]] = []
 
     class Collector(BaseHTTPRequestHandler):
-        def do_POST(self) -> None:  # noqa: N802
+        def do_POST(self) -> None:
             body = self.rfile.read(int(self.headers["Content-Length"]))
             received.append((self.path, body))
             self.send_response(200)

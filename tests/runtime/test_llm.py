@@ -6,8 +6,6 @@ import json
 from pathlib import Path
 
 import pytest
-
-from genesis_agents import ConfigError, LimitExceededError, ScriptedChatModel
 from genesis_agents.infrastructure.llm import (
     LocalChatModel,
     UsageTracker,
@@ -15,6 +13,8 @@ from genesis_agents.infrastructure.llm import (
     resolve_llm,
     with_rate_limit_retry,
 )
+
+from genesis_agents import ConfigError, LimitExceededError, ScriptedChatModel
 
 
 def test_scripted_from_file_with_rules_and_exhaustion(tmp_path: Path) -> None:

@@ -6,9 +6,9 @@ import textwrap
 from pathlib import Path
 
 import pytest
+from genesis_agents.infrastructure.registry import AgentRegistry, _decorated, validate_card
 
 from genesis_agents import Agent, AgentCard, Genesis, InvalidCardError, Skill, register_agent
-from genesis_agents.infrastructure.registry import AgentRegistry, _decorated, validate_card
 
 
 def _install_dist(site: Path) -> None:
