@@ -222,10 +222,12 @@ class UsageTracker(BaseCallbackHandler):
         model = ""
         for gens in response.generations:
             for gen in gens:
-                meta = getattr(getattr(gen, "message", None), "usage_metadata", None) or {}
+                message = getattr(gen, "message", None)
+                meta = getattr(message, "usage_metadata", None) or {}
                 prompt += int(meta.get("input_tokens", 0))
                 completion += int(meta.get("output_tokens", 0))
-                model = (getattr(gen, "message", None) and gen.message.response_metadata.get("model_name")) or model
+                if message is not None:
+                    model = message.response_metadata.get("model_name") or model
         if not prompt and not completion and response.llm_output:
             tu = response.llm_output.get("token_usage") or {}
             prompt = int(tu.get("prompt_tokens", tu.get("input_tokens", 0)))

@@ -208,7 +208,7 @@ class Runtime:
         g.add_node("route", self._route)
         g.add_node("validate", self._validate)
         g.add_node("schedule", self._schedule)
-        g.add_node("execute", self._execute)
+        g.add_node("execute", self._execute)  # type: ignore[arg-type]  # fed by Send payloads, not RunState
         g.add_node("review", self._review)
         g.add_node("remember", self._remember)
         g.add_node("respond", self._respond)

@@ -19,6 +19,6 @@ def dataset(split: str | None = None) -> list[dict]:
     return [r for r in rows if split is None or r["split"] == split]
 
 
-def alt_label_map() -> dict[str, str]:
-    """Benchmark agent name -> its counterpart in the differently-worded card set."""
-    return json.loads((HERE / "cards_alt_map.json").read_text())
+def alt_label_map(name: str = "cards_alt_map.json") -> dict[str, str]:
+    """Benchmark agent name -> its counterpart in a differently-worded card set."""
+    return json.loads((HERE / name).read_text())

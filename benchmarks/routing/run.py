@@ -8,7 +8,8 @@ Measured in one run, on the same requests:
 - ``baseline_threshold``: the same, rejecting when the best cosine is below a threshold chosen on the
   *tune* split (so the baseline gets the same chance to detect out-of-scope requests);
 - ``halo_alt_cards``/``baseline_*_alt_cards``: the same requests routed against ``cards_alt.yaml`` — a
-  differently-worded card set with other agent names that was never used for tuning.
+  differently-worded card set with other agent names that was never used for tuning;
+- with ``--unseen``: the same against ``cards_unseen.yaml``, a third card set kept for a final check.
 Metrics: in-scope top-1 accuracy (rejecting an in-scope request counts as wrong), out-of-scope rejection,
 macro-F1 over agents + "unassigned", overall accuracy, calibration of the router's top probability
 (Brier score, expected calibration error over 10 bins), and p50/p95 decision latency (request embedding
@@ -167,6 +168,8 @@ def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--split", default="test", choices=["test", "tune"])
     ap.add_argument("--out", default=str(bench_data.HERE / "results.json"))
+    ap.add_argument("--unseen", action="store_true",
+                    help="also route against cards_unseen.yaml (a third card set kept for one final check)")
     args = ap.parse_args()
     rows = bench_data.dataset(args.split)
     cards = bench_data.cards()
@@ -197,6 +200,18 @@ def main() -> int:
     results["systems"]["baseline_nearest_alt_cards"] = metrics(g, p, lat)
     g, p, lat = run_baseline(NearestCard(alt_cards, thr), rows, alt_map)
     results["systems"]["baseline_threshold_alt_cards"] = metrics(g, p, lat)
+
+    if args.unseen:
+        un_cards = bench_data.cards("cards_unseen.yaml")
+        un_map = bench_data.alt_label_map("cards_unseen_map.json")
+        g, p, lat, misses_un = run_router(router, un_cards, rows, un_map)
+        results["systems"]["halo_unseen_cards"] = metrics(g, p, lat)
+        results["halo_unseen_misses"] = misses_un
+        results["halo_unseen_calibration"] = calibration_quality(CONFIDENCE[un_cards[0].name])
+        g, p, lat = run_baseline(NearestCard(un_cards), rows, un_map)
+        results["systems"]["baseline_nearest_unseen_cards"] = metrics(g, p, lat)
+        g, p, lat = run_baseline(NearestCard(un_cards, thr), rows, un_map)
+        results["systems"]["baseline_threshold_unseen_cards"] = metrics(g, p, lat)
 
     h, b = results["systems"]["halo"], results["systems"]["baseline_nearest"]
     bt = results["systems"]["baseline_threshold"]

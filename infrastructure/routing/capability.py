@@ -4,8 +4,10 @@ Every card is turned into *passages* (its description, each skill's description,
 embedded once and cached by the card's content hash, so a routing decision costs one embedding of the
 request plus a small matrix product. For each card the matcher computes card-agnostic features (best and
 top-3 passage similarity, similarity to the whole card, idf-weighted keyword coverage, relative BM25, margin
-over the best other card) and a logistic model turns them into a probability that the card is the right one.
-Because no feature names a card, the model transfers to cards it was never tuned on.
+over the best other card, how sparse the card is) and a logistic model turns them into a probability that
+the card is the right one. Because no feature names a card, the model transfers to cards it was never tuned
+on; because it is fitted on the tuning cards *and* on thinned copies of them (``benchmarks/routing/tune.py``),
+it does not demand of a terse card with two examples the raw similarity a rich card reaches.
 """
 
 from __future__ import annotations
@@ -28,34 +30,9 @@ from ..errors import BadInputError, ConfigError
 from .text import content_terms
 
 FEATURES: tuple[str, ...] = ("cos_max", "cos_top3", "cos_card", "keyword", "bm25_rel", "margin", "cos_rel", "cos_self",
-                             "z_max", "z_top3", "z_margin", "cos_desc", "share", "sparse")
+                             "sparse")
 DEFAULT_SELF_SIM = 0.5
 CALIBRATION_FILE = Path(__file__).with_name("calibration.json")
-BACKGROUND_FILE = Path(__file__).with_name("background.txt")
-MIN_BACKGROUND_STD = 0.03
-"""Floor on a card's background spread, so a card that happens to score very evenly is not over-trusted."""
-
-
-def background_sentences(path: str | Path | None = None) -> list[str]:
-    """Generic requests that belong to no agent (one per line, ``#`` comments): each card's baseline."""
-    p = Path(path) if path else BACKGROUND_FILE
-    lines = [ln.strip() for ln in p.read_text(encoding="utf-8").splitlines()]
-    return [ln for ln in lines if ln and not ln.startswith("#")]
-
-
-_BG_CACHE: dict[tuple[str, int], np.ndarray] = {}
-
-
-def background_vectors(embedder: Embedder) -> np.ndarray:
-    """Embeddings of the background sentences, computed once per embedder (one batched call)."""
-    key = (getattr(embedder, "name", type(embedder).__name__), id(embedder))
-    with _PROFILE_LOCK:
-        hit = _BG_CACHE.get(key)
-    if hit is None:
-        hit = embedder.embed(background_sentences())
-        with _PROFILE_LOCK:
-            _BG_CACHE[key] = hit
-    return hit
 
 
 class Calibration(BaseModel):
@@ -118,10 +95,6 @@ class CardProfile:
     self_sim: float
     """How similar the card's own passages are to each other: the similarity an in-scope request can
     expect. Thin or tersely worded cards have lower values, so ``cos_self`` compares like with like."""
-    bg_max: tuple[float, float] = (0.0, 1.0)
-    """Mean and spread of the card's best-passage similarity over the background sentences."""
-    bg_top3: tuple[float, float] = (0.0, 1.0)
-    """The same for the mean of the card's three best passages."""
 
 
 _PROFILE_CACHE: OrderedDict[tuple[str, str], CardProfile] = OrderedDict()
@@ -148,12 +121,7 @@ def profile(card: AgentCard, embedder: Embedder) -> CardProfile:
         self_sim = float(sims.max(axis=1).mean())
     else:
         self_sim = DEFAULT_SELF_SIM
-    bg = pv @ background_vectors(embedder).T  # passages x background
-    bg_sorted = -np.sort(-bg, axis=0)
-    bmax, btop3 = bg_sorted[0], bg_sorted[: min(3, len(passages))].mean(axis=0)
-    prof = CardProfile(card.name, passages, pv, vecs[-1], terms, sum(terms.values()), self_sim,
-                       (float(bmax.mean()), max(MIN_BACKGROUND_STD, float(bmax.std()))),
-                       (float(btop3.mean()), max(MIN_BACKGROUND_STD, float(btop3.std()))))
+    prof = CardProfile(card.name, passages, pv, vecs[-1], terms, sum(terms.values()), self_sim)
     with _PROFILE_LOCK:
         _PROFILE_CACHE[key] = prof
         if len(_PROFILE_CACHE) > _PROFILE_CACHE_SIZE:
@@ -194,7 +162,6 @@ class CapabilityIndex:
         self._matrix = np.concatenate([p.vectors for p in self.profiles], axis=0)
         self._owner = np.concatenate([np.full(len(p.passages), i) for i, p in enumerate(self.profiles)])
         self._card_matrix = np.stack([p.card_vector for p in self.profiles])
-        self._starts = np.cumsum([0] + [len(p.passages) for p in self.profiles[:-1]])
         n = len(self.profiles)
         df: Counter[str] = Counter()
         for p in self.profiles:
@@ -234,15 +201,9 @@ class CapabilityIndex:
         bm25_max = max(bm25) or 1.0
         maxes = [m for m, _, _ in per_card]
         mean_max = sum(maxes) / len(maxes)
-        starts = self._starts
-        ex = np.exp((np.array(maxes) - max(maxes)) / 0.05)
-        shares = ex / ex.sum()
-        z_max = [(m - p.bg_max[0]) / p.bg_max[1] for m, p in zip(maxes, self.profiles)]
-        z_top3 = [(pc[1] - p.bg_top3[0]) / p.bg_top3[1] for pc, p in zip(per_card, self.profiles)]
         out: list[CardScore] = []
         for i, prof in enumerate(self.profiles):
             others = [m for j, m in enumerate(maxes) if j != i]
-            z_others = [z for j, z in enumerate(z_max) if j != i]
             matched = sorted(t for t in q_idf if t in prof.terms)
             feats = {
                 "cos_max": maxes[i],
@@ -253,15 +214,6 @@ class CapabilityIndex:
                 "margin": maxes[i] - (max(others) if others else 0.0),
                 "cos_rel": maxes[i] - mean_max,
                 "cos_self": maxes[i] - prof.self_sim,
-                # how many background spreads above this card's own background: comparable across cards
-                # with many and few examples, and across card sets (the background is fixed)
-                "z_max": z_max[i] / 10.0,
-                "z_top3": z_top3[i] / 10.0,
-                "z_margin": (z_max[i] - (max(z_others) if z_others else 0.0)) / 10.0,
-                # the description is the one text every card has, however terse
-                "cos_desc": float(sims[starts[i]]),
-                # softmax share of this card among all cards (temperature 0.05): relative to the card set
-                "share": float(shares[i]),
                 # 1/sqrt(number of passages): terse cards score lower raw similarities, so the model may
                 # ask less of them (learned from thinned copies of the tuning cards)
                 "sparse": 1.0 / math.sqrt(len(prof.passages)),
