@@ -234,3 +234,27 @@ def test_card_embeddings_are_cached_by_content(cards) -> None:
 
 def test_unused_card_type(by_name: dict[str, AgentCard]) -> None:
     assert by_name["deepanalyze"].accepts(".csv") and not by_name["deepanalyze"].accepts(".mp4")
+
+
+async def test_terse_cards_are_not_held_to_rich_cards_standard() -> None:
+    """A card with one skill and one example still wins in-scope requests; off-topic ones stay unassigned."""
+    from genesis_agents.infrastructure.contracts import Skill
+    from genesis_agents.infrastructure.routing.capability import Calibration
+
+    def terse(name: str, description: str, example: str) -> AgentCard:
+        return AgentCard(name=name, description=description,
+                         skills=[Skill(id="main", description=description, examples=[example])])
+
+    cards = [
+        terse("plants", "Advice on watering, pruning and repotting house plants.", "Why are my fern's leaves brown?"),
+        terse("payroll", "Runs the monthly payroll and answers salary slip questions.", "When is payday this month?"),
+        terse("fleet", "Manages company cars: servicing, fuel cards and damage reports.", "Report a dent on van 12"),
+    ]
+    router = HaloRouter()
+    d = await route(router, "The company car needs its annual service, please arrange it", cards)
+    assert d.agent == "fleet" and d.decided_by == "capability"
+    assert d.alternatives[0].signals["sparse"] > 0.5  # one description, one skill, one example
+    d = await route(router, "Who painted the Mona Lisa?", cards)
+    assert d.agent is None and d.decided_by == "unassigned"
+    # the fitted model asks less raw similarity of sparse cards, not more
+    assert Calibration.load().weights["sparse"] > 0
