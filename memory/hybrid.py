@@ -126,6 +126,7 @@ class HybridMemory(SyncHelpers):
         self._last_sweep = 0.0
         self._embedder_checked = False
         self._pending_entity_vectors: dict[str, np.ndarray] = {}
+        self._prefetch: concurrent.futures.ThreadPoolExecutor | None = None
         self.unavailable: dict[str, str] = {}
         self.vector: ChromaVectorStore | None = None
         self.graph: GraphStore | None = None
@@ -276,8 +277,56 @@ class HybridMemory(SyncHelpers):
         return await self._call(self._remember_batch, list(items),
                                 [list(t) for t in (triples or [[]] * len(items))], dedup)
 
+    async def ingest(self, items: Sequence[MemoryItem], triples: Sequence[Sequence[Triple]] | None = None,
+                     *, chunk: int = 256, dedup: bool = True) -> list[MemoryItem]:
+        """Bulk load: ``remember_many`` in chunks of ``chunk`` items, embedding the next chunk on a second
+        thread while the current one is written (the embedder and the stores then use both cores).
+
+        Each chunk is atomic across the stores (both or neither); if one fails, the chunks before it stay
+        stored and the error is raised. Returns the stored items in input order."""
+        if chunk < 1:
+            raise BadInputError(f"chunk must be at least 1, got {chunk}", field="chunk")
+        if triples is not None and len(triples) != len(items):
+            raise BadInputError(f"got {len(triples)} triple lists for {len(items)} items", field="triples")
+        for item in items:
+            check_item(item, self.limits)
+        groups = [list(t) for t in (triples or [[]] * len(items))]
+        for group in groups:
+            if len(group) > self.limits.max_triples_per_item:
+                raise BadInputError(f"{len(group)} triples, more than {self.limits.max_triples_per_item}",
+                                    field="triples")
+        items = list(items)
+        spans = [(s, min(s + chunk, len(items))) for s in range(0, len(items), chunk)]
+        embedder = self.embedder
+        prefetch = self._embed_pool()
+        texts = [[it.text for it in items[a:b]] for a, b in spans]
+        pending = prefetch.submit(embedder.embed, texts[0]) if spans else None
+        out: list[MemoryItem] = []
+        for n, (a, b) in enumerate(spans):
+            assert pending is not None
+            vectors = await asyncio.wrap_future(pending)
+            pending = prefetch.submit(embedder.embed, texts[n + 1]) if n + 1 < len(spans) else None
+            known = {t: vectors[j] for j, t in enumerate(texts[n])}
+            try:
+                out.extend(await self._call(self._remember_batch, items[a:b], groups[a:b], dedup, known))
+            except BaseException:
+                if pending is not None:
+                    pending.cancel()
+                raise
+        return out
+
+    def _embed_pool(self) -> concurrent.futures.ThreadPoolExecutor:
+        """A second thread for ingest-time embedding, with the torch thread count of the memory's I/O thread
+        (torch's intra-op setting is per thread)."""
+        if self._prefetch is None:
+            threads = self._io.submit(_torch_threads).result()
+            self._prefetch = concurrent.futures.ThreadPoolExecutor(
+                max_workers=1, thread_name_prefix="genesis-memory-embed",
+                initializer=_set_torch_threads, initargs=(threads,))
+        return self._prefetch
+
     def _remember_batch(self, items: list[MemoryItem], triples: list[list[Triple]],
-                        dedup: bool = True) -> list[MemoryItem]:
+                        dedup: bool = True, known_vectors: dict[str, np.ndarray] | None = None) -> list[MemoryItem]:
         self._require("vector", "graph")
         self._ensure_embedder_meta()
         self._maybe_sweep()
@@ -286,13 +335,14 @@ class HybridMemory(SyncHelpers):
         for index, item in enumerate(items):
             by_ns.setdefault(item.namespace, []).append(index)
         for ns, indexes in by_ns.items():
-            results = self._remember_ns(ns, [items[i] for i in indexes], [triples[i] for i in indexes], dedup)
+            results = self._remember_ns(ns, [items[i] for i in indexes], [triples[i] for i in indexes], dedup,
+                                        known_vectors)
             for i, stored in zip(indexes, results):
                 out[i] = stored
         return [o for o in out if o is not None]
 
     def _remember_ns(self, ns: str, items: list[MemoryItem], triples: list[list[Triple]],
-                     dedup: bool = True) -> list[MemoryItem]:
+                     dedup: bool = True, known_vectors: dict[str, np.ndarray] | None = None) -> list[MemoryItem]:
         assert self.vector is not None and self.graph is not None
         results: list[MemoryItem | None] = [None] * len(items)
         merge_into: dict[int, MemoryItem] = {}
@@ -313,7 +363,12 @@ class HybridMemory(SyncHelpers):
             if existing is not None and existing.id != item.id:
                 merge_into[i] = existing
         fresh = [i for i in range(len(items)) if i not in merge_into]
-        vectors = self.embedder.embed([items[i].text for i in fresh]) if fresh else np.zeros((0, 1), np.float32)
+        if not fresh:
+            vectors = np.zeros((0, 1), np.float32)
+        elif known_vectors is not None and all(items[i].text in known_vectors for i in fresh):
+            vectors = np.stack([known_vectors[items[i].text] for i in fresh])  # embedded ahead by ingest()
+        else:
+            vectors = self.embedder.embed([items[i].text for i in fresh])
         vec_of = {i: vectors[n] for n, i in enumerate(fresh)}
         # near duplicates
         threshold = self.config.dedup_threshold if dedup else None
@@ -588,12 +643,20 @@ class HybridMemory(SyncHelpers):
         vector_ids: list[str] = []
         items: dict[str, MemoryItem] = {}
 
-        def usable(ids: list[str]) -> list[str]:
-            need = [i for i in ids if i not in items]
-            if need:
-                items.update(self.catalog.get_items(ns, need))
-            now = time.time()
-            return [i for i in ids if i in items and not is_expired(items[i], now) and matches(items[i], wanted)]
+        now = time.time()
+
+        def usable(ids: list[str], limit: int) -> list[str]:
+            """The first ``limit`` ids that are live, unexpired and match the filters, screened in SQL a
+            chunk at a time (a graph walk can score hundreds of items; only the top ones matter)."""
+            out: list[str] = []
+            chunk = max(limit, 64)
+            for start in range(0, len(ids), chunk):
+                part = ids[start:start + chunk]
+                live = self.catalog.live_ids(ns, part, wanted, now)
+                out.extend(i for i in part if i in live)
+                if len(out) >= limit:
+                    break
+            return out[:limit]
 
         def guarded(signal: str, fn: Callable[[], list[str]]) -> None:
             store = "graph" if signal == "graph" else "vector"
@@ -618,7 +681,7 @@ class HybridMemory(SyncHelpers):
                 qv = self.embedder.embed([query])
                 ids_filter = wanted.get("ids")
                 hits = self.vector.query(ns, qv, depth, where=chroma_where(wanted), ids=ids_filter)[0]
-                return usable([i for i, _ in hits])
+                return usable([i for i, _ in hits], depth)
 
             guarded("vector", vector_signal)
             vector_ids = rankings.get("vector", [])
@@ -626,14 +689,14 @@ class HybridMemory(SyncHelpers):
             rankings["keyword"] = [i for i, _ in self.catalog.keyword(ns, query, depth, wanted)]
         if mode in ("hybrid", "graph"):
             seeds = vector_ids[: self.config.vector_seeds] if mode == "hybrid" else []
-            guarded("graph", lambda: usable(self._graph_rank(ns, query, seeds))[:depth])
+            guarded("graph", lambda: usable(self._graph_rank(ns, query, seeds), depth))
         weights = self.config.signal_weights or None
         fused = rrf(rankings, k=self.config.rrf_k, weights=weights)[:k]
         need = [i for i, _, _ in fused if i not in items]
         if need:
             items.update(self.catalog.get_items(ns, need))
         hits = [MemoryHit(item=items[i], score=round(score, 6), signals=signals)
-                for i, score, signals in fused if i in items]
+                for i, score, signals in fused if i in items and not is_expired(items[i], now)]
         return RecallResult(hits, missing=missing)
 
     def query_entities(self, ns: str, query: str) -> dict[str, str]:
@@ -657,7 +720,16 @@ class HybridMemory(SyncHelpers):
             return []
         frontier = dict(weights)
         query_words = set(tokenize(query))
+        counts: dict[str, int] = {}
         for _hop in range(self.config.graph_hops):
+            # hubs (named by more than max_fanout items, e.g. a word like "Ticket" on every item) are scored
+            # but never expanded: their edges say little and would make every walk touch most of the graph
+            need = [e for e in frontier if e not in counts]
+            if need:
+                counts.update(self.graph.mention_counts(ns, need))
+            frontier = {e: w for e, w in frontier.items() if counts.get(e, 0) <= self.config.max_fanout}
+            if not frontier:
+                break
             nxt: dict[str, float] = {}
             for a, predicate, b in self.graph.adjacent(ns, list(frontier)):
                 w = edge_weight(frontier[a], decay, predicate, query_words)
@@ -669,7 +741,9 @@ class HybridMemory(SyncHelpers):
             # walk on from the strongest entities only: bounded work however dense the graph gets
             frontier = dict(sorted(nxt.items(), key=lambda kv: -kv[1])[: self.config.max_frontier])
         ranked_entities = sorted(weights, key=lambda e: -weights[e])[: self.config.max_frontier * 2]
-        counts = self.graph.mention_counts(ns, ranked_entities)
+        need = [e for e in ranked_entities if e not in counts]
+        if need:
+            counts.update(self.graph.mention_counts(ns, need))
         useful = [e for e in ranked_entities if 0 < counts.get(e, 0) <= self.config.max_fanout]
         scores: dict[str, float] = {}
         for entity, item_id in self.graph.mentioning_items(ns, useful):
@@ -775,6 +849,8 @@ class HybridMemory(SyncHelpers):
         await loop.run_in_executor(self._io, self._close_stores)
         self._closed = True
         self._io.shutdown(wait=True)
+        if self._prefetch is not None:
+            self._prefetch.shutdown(wait=True)
 
     def _close_stores(self) -> None:
         if self.graph is not None:
@@ -789,6 +865,24 @@ class HybridMemory(SyncHelpers):
         finally:
             self._closed = True
             self._io.shutdown(wait=False)
+            if self._prefetch is not None:
+                self._prefetch.shutdown(wait=False)
+
+
+def _torch_threads() -> int | None:
+    """torch's intra-op thread count on the calling thread, or None if torch is not in use."""
+    import sys
+
+    torch = sys.modules.get("torch")
+    return None if torch is None else int(torch.get_num_threads())
+
+
+def _set_torch_threads(threads: int | None) -> None:
+    import sys
+
+    torch = sys.modules.get("torch")
+    if torch is not None and threads:
+        torch.set_num_threads(threads)
 
 
 def build_memory(settings: Any, *, embedder: Any = None, llm: Any = None, **overrides: Any) -> Any:

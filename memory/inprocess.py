@@ -320,6 +320,13 @@ class InProcessMemory(SyncHelpers):
             out.append(await self.remember(item, triples=triples[n] if triples is not None else (), dedup=dedup))
         return out
 
+    async def ingest(self, items: Sequence[MemoryItem], triples: Sequence[Sequence[Triple]] | None = None,
+                     *, chunk: int = 256, dedup: bool = True) -> list[MemoryItem]:
+        """Bulk load (same API as ``HybridMemory.ingest``; nothing to pipeline here)."""
+        if chunk < 1:
+            raise BadInputError(f"chunk must be at least 1, got {chunk}", field="chunk")
+        return await self.remember_many(items, triples, dedup=dedup)
+
     async def list_items(self, *, namespace: str = "default", filters: dict[str, Any] | None = None,
                          limit: int | None = 100, offset: int = 0) -> list[MemoryItem]:
         """Live items of a namespace, newest first."""
