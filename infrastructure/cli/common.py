@@ -38,5 +38,15 @@ def die(exc: BaseException) -> NoReturn:
     raise fail(exc)
 
 
+def copy_artifacts(artifacts: Any, folder: Any) -> list[str]:
+    """Copy artifacts that exist into ``folder`` (created); return their new paths."""
+    import shutil
+    from pathlib import Path
+
+    dest = Path(folder)
+    dest.mkdir(parents=True, exist_ok=True)
+    return [str(shutil.copy2(a.path, dest / Path(a.path).name)) for a in artifacts if Path(a.path).exists()]
+
+
 def print_json(data: Any) -> None:
     sys.stdout.write(json.dumps(data, indent=2, default=str) + "\n")

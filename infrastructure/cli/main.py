@@ -13,7 +13,7 @@ from typing import Annotated, Any
 
 import typer
 
-from .common import EXIT_FAILED, console, fail, print_json
+from .common import EXIT_FAILED, console, copy_artifacts, fail, print_json
 
 app = typer.Typer(name="genesis", help="Genesis multi-agent framework.", no_args_is_help=True,
                   pretty_exceptions_enable=False, add_completion=False)
@@ -64,7 +64,7 @@ def run_cmd(
     except GenesisError as exc:
         raise fail(exc) from None
     if output is not None:
-        _copy_artifacts(result, output)
+        copy_artifacts(result.artifacts, output)
     if as_json:
         print_json(result.model_dump(mode="json"))
     else:
@@ -118,15 +118,6 @@ def _print_result(result: Any) -> None:
         out.print(result.text)
     for a in result.artifacts:
         out.print(f"[green]artifact[/] {a.path} ({a.media_type}, {a.size_bytes} bytes)")
-
-
-def _copy_artifacts(result: Any, folder: Path) -> None:
-    import shutil
-
-    folder.mkdir(parents=True, exist_ok=True)
-    for a in result.artifacts:
-        if Path(a.path).exists():
-            shutil.copy2(a.path, folder / a.name)
 
 
 # ------------------------------------------------------------------------------------------ agents

@@ -12,13 +12,12 @@ Exit codes: 0 rendered, 1 the run failed, 2 bad input (empty brief, unsupported 
 from __future__ import annotations
 
 import json
-import shutil
 from pathlib import Path
 from typing import Annotated, Any
 
 import typer
 
-from .common import EXIT_BAD_INPUT, EXIT_FAILED
+from .common import EXIT_BAD_INPUT, EXIT_FAILED, copy_artifacts
 from .common import error_line as _error_line
 
 BAD_INPUT_CODES = ("bad_input", "not_found", "limit_exceeded", "config_error")
@@ -104,10 +103,7 @@ def video_command(
             msg += f" ({err['hint']})"
         _error_line(msg)
         raise typer.Exit(EXIT_BAD_INPUT if err.get("code") in BAD_INPUT_CODES else EXIT_FAILED)
-    paths = [a.path for a in res.artifacts]
-    if output is not None:
-        output.mkdir(parents=True, exist_ok=True)
-        paths = [str(Path(shutil.copy2(p, output / Path(p).name))) for p in paths if Path(p).exists()]
+    paths = copy_artifacts(res.artifacts, output) if output is not None else [a.path for a in res.artifacts]
     if as_json:
         typer.echo(json.dumps({"run_id": run.run_id, "text": res.text, "data": res.data, "artifacts": paths},
                               indent=2, default=str))
