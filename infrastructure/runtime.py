@@ -299,8 +299,10 @@ class Runtime:
             return {"error": exc.to_dict(), "spans": _dump(spans)}
         self.emit(scope, lambda: RoutedEvent(run_id=scope.run_id, decisions=decisions, validation=report))
         out: dict[str, Any] = {"validation": report.model_dump(mode="json"), "spans": _dump(spans)}
-        if not report.ok:
-            errors = [i for i in report.issues if i.severity == "error"]
+        # An unassigned subtask is settled by `schedule` (reported, its dependents skipped); every other
+        # validation error stops the run before any agent is called.
+        errors = [i for i in report.issues if i.severity == "error" and i.code != "unassigned"]
+        if errors:
             out["error"] = {
                 "code": "invalid_plan", "type": "PlanError",
                 "message": "plan failed validation: " + "; ".join(

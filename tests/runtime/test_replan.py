@@ -55,3 +55,16 @@ async def test_pinned_tasks_are_not_replanned(tmp_path: Path) -> None:
     result = await g.arun("what do customers owe us", agent="invoices-a")
     assert result.status == "failed" and FlakyInvoices.calls == ["invoices-a"]
     await g.aclose()
+
+
+async def test_out_of_scope_part_is_unassigned_and_the_rest_still_runs(tmp_path: Path) -> None:
+    FlakyInvoices.calls = ["warm"]  # no failure this time
+    g = Genesis(data_dir=tmp_path, load_plugins=False, memory_backend="inprocess", safety_reviewer="passthrough",
+                agents=[FlakyInvoices("invoices-a")])
+    result = await g.arun("list the overdue invoices and their totals, then book a flight to Paris")
+    statuses = {r.subtask_id: r.status for r in result.results}
+    assert sorted(statuses.values()) == ["succeeded", "unassigned"], result.results
+    assert result.status == "partial"
+    unassigned = next(d for d in result.decisions if d.agent is None)
+    assert "out of scope" in unassigned.explanation
+    await g.aclose()
