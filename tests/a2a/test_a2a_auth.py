@@ -24,7 +24,7 @@ def test_create_verify_and_hashed_at_rest(keys: KeyStore, tmp_path: Path) -> Non
     assert principal is not None and principal.name == "billing-app"
     assert principal.allows("acme") and principal.allows("beta") and not principal.allows("default")
     assert principal.default_namespace == "acme"
-    secret = token.rsplit("_", 1)[1]
+    secret = token.split("_", 2)[2]  # gsk_<key id>_<secret>; the secret itself may contain "_"
     raw = (tmp_path / "keys.sqlite").read_bytes()
     for wal in tmp_path.glob("keys.sqlite-wal"):
         raw += wal.read_bytes()
@@ -38,7 +38,7 @@ def test_wrong_tokens_are_rejected(keys: KeyStore) -> None:
     _, token = keys.create("a")
     key_id = token.split("_")[1]
     for bad in [None, "", "Bearer x", token[:-1] + ("A" if token[-1] != "A" else "B"), f"gsk_{key_id}_",
-                f"gsk_deadbeef0000_{token.rsplit('_', 1)[1]}", "gsk_" + "x" * 300, token + "x"]:
+                f"gsk_deadbeef0000_{token.split('_', 2)[2]}", "gsk_" + "x" * 300, token + "x"]:
         assert keys.verify(bad) is None, bad
 
 
