@@ -404,18 +404,23 @@ class Runtime:
         scope = self.scope(payload)  # type: ignore[arg-type]
         sub = Subtask.model_validate(payload["subtask"])
         agent_name = payload["decision"]["agent"]
-        parent = scope.task
-        task = Task(
-            id=f"{parent.id}/{sub.id}", text=sub.text, task_type=sub.task_type, agent=agent_name,
-            inputs=sub.inputs, params={**parent.params, **sub.params}, namespace=parent.namespace,
-            budget=parent.budget, timeout_s=parent.timeout_s, parent_id=parent.id, depth=parent.depth,
-            metadata={**parent.metadata, **sub.metadata, "subtask_id": sub.id},
-        )
+        task = self._subtask_task(scope, sub, agent_name)
         upstream = {k: AgentResult.model_validate(v) for k, v in (payload.get("upstream") or {}).items()}
         spans: list[Span] = []
         result = await self.invoke(scope, agent_name, task, subtask_id=sub.id, upstream=upstream, ancestors=(),
                                    spans=spans, parent_span=None)
         return {"raw": {sub.id: result.model_dump(mode="json")}, "spans": _dump(spans)}
+
+    @staticmethod
+    def _subtask_task(scope: RunScope, sub: Subtask, agent_name: str) -> Task:
+        """The task an agent receives for one subtask (rebuilt, not stored: it derives from the plan)."""
+        parent = scope.task
+        return Task(
+            id=f"{parent.id}/{sub.id}", text=sub.text, task_type=sub.task_type, agent=agent_name,
+            inputs=sub.inputs, params={**parent.params, **sub.params}, namespace=parent.namespace,
+            budget=parent.budget, timeout_s=parent.timeout_s, parent_id=parent.id, depth=parent.depth,
+            metadata={**parent.metadata, **sub.metadata, "subtask_id": sub.id},
+        )
 
     async def _review(self, state: RunState) -> dict[str, Any]:
         scope = self.scope(state)
@@ -423,15 +428,18 @@ class Runtime:
         done = state.get("results") or {}
         pending = [SubtaskResult.model_validate(v) for k, v in raw.items() if k not in done]
         spans: list[Span] = []
-        reviewed = await asyncio.gather(*(self._review_subtask(scope, r, spans) for r in pending))
+        subs = scope.plan(state).by_id()
+        reviewed = await asyncio.gather(*(self._review_subtask(scope, subs[r.subtask_id], r, spans)
+                                          for r in pending))
         for r in reviewed:
-            self.emit(scope, lambda: SubtaskFinishedEvent(run_id=scope.run_id, result=r))
+            self.emit(scope, lambda r=r: SubtaskFinishedEvent(run_id=scope.run_id, result=r))
         return {"results": {r.subtask_id: r.model_dump(mode="json") for r in reviewed}, "spans": _dump(spans)}
 
-    async def _review_subtask(self, scope: RunScope, raw: SubtaskResult, spans: list[Span]) -> SubtaskResult:
+    async def _review_subtask(self, scope: RunScope, sub: Subtask, raw: SubtaskResult, spans: list[Span]
+                              ) -> SubtaskResult:
         if raw.status != "succeeded" or raw.result is None or raw.agent is None:
             return raw
-        task = Task.model_validate(raw.result.metadata.get("_task")) if raw.result.metadata.get("_task") else scope.task
+        task = self._subtask_task(scope, sub, raw.agent)
         reviewed = await self.review(scope, raw.agent, task, raw.result, subtask_id=raw.subtask_id, spans=spans,
                                      ancestors=())
         status = "blocked" if reviewed.safety and reviewed.safety.action == "blocked" else "succeeded"
@@ -576,15 +584,11 @@ class Runtime:
                 sp.status = "error"
         self.host.router.record_outcome(agent_name, success=outcome.status == "succeeded",
                                         latency_ms=(time.time() - started) * 1000)
-        if outcome.result is not None:
-            meta = {**outcome.result.metadata, "_task": task.model_dump(mode="json")}
-            outcome = outcome.model_copy(update={"result": outcome.result.model_copy(update={"metadata": meta})})
         return outcome
 
     async def review(self, scope: RunScope, agent_name: str, task: Task, result: AgentResult, *, subtask_id: str,
                      spans: list[Span], ancestors: tuple[str, ...]) -> AgentResult:
         """Safety-review one response. Fails closed: a reviewer error blocks the response."""
-        result = result.model_copy(update={"metadata": {k: v for k, v in result.metadata.items() if k != "_task"}})
         reviewer = self.host.safety
         agent = self.host.registry.get(agent_name) if agent_name in self.host.registry else None
 
@@ -594,8 +598,7 @@ class Runtime:
                                       ancestors=ancestors + (agent_name,), spans=spans, parent_span=None)
             if again.result is None:
                 raise AgentFailedError(agent_name, (again.error or {}).get("message", again.status))
-            return again.result.model_copy(update={"metadata": {
-                k: v for k, v in again.result.metadata.items() if k != "_task"}})
+            return again.result
 
         request = ReviewRequest(task=task, result=result, agent=agent_name, run_id=scope.run_id, subtask_id=subtask_id,
                                 remote=bool(agent and agent.card.url))
@@ -645,7 +648,7 @@ class Runtime:
         if decision.agent is None:
             raise AgentFailedError("router", f"no agent can take the delegated task: {decision.explanation}")
         ctx.emit(f"delegating to {decision.agent}", delegate_to=decision.agent, delegation=sub_id)
-        scope = self._scope_of(ctx)
+        scope = ctx._scope
         outcome = await self.invoke(scope, decision.agent, child, subtask_id=sub_id, upstream={},
                                     ancestors=chain, spans=ctx.spans, parent_span=ctx.parent_span)
         if outcome.result is None:
@@ -662,9 +665,6 @@ class Runtime:
         ctx.add_usage(reviewed.usage)
         return reviewed.model_copy(update={"metadata": {**reviewed.metadata,
                                                         "routing": decision.model_dump(mode="json")}})
-
-    def _scope_of(self, ctx: RunContext) -> RunScope:
-        return ctx._scope
 
     # ------------------------------------------------------------------------------------ events
 
