@@ -1,9 +1,19 @@
 """Bounded load on loopback against `genesis serve`'s app with a no-op agent: throughput, p50/p99, errors.
 
-    python benchmarks/a2a_load.py       # 200 clients x 50 requests (x 10 for the scenarios that run a task)
+    python benchmarks/a2a_load.py       # 200 clients; saturation runs, then 200 x 50 paced SendMessage
     python benchmarks/a2a_load.py --clients 50 --requests 20 --run-requests 5 --out /tmp/a2a.json
+    python benchmarks/a2a_load.py --scenarios none --paced a2a_send,http_submit --rate 40
 
-The server runs in a subprocess (uvicorn on 127.0.0.1, its own core); the clients (aiohttp) run here.
+The server runs in a subprocess (uvicorn on 127.0.0.1); the clients (aiohttp) run here, on the same 2 cores.
+Two kinds of load, both from ``--clients`` concurrent clients:
+
+- closed loop (saturation): every client sends its next request as soon as the last one answered. This
+  measures the most the host can serve; latency is then just clients / throughput (Little's law), so p99
+  says how deep the queue is, not how fast a request is.
+- paced (bounded): the clients together offer ``--rate`` requests/s, each client sending on a fixed
+  schedule. Latency counts from the *scheduled* send time, so a server that falls behind is charged for
+  the queueing it causes (no coordinated omission). This is the latency a caller sees at that load.
+
 Scenarios, each measured in the same run:
   healthz     GET /healthz                                  baseline: HTTP stack + middleware only
   a2a_get     JSON-RPC GetTask of a finished task            A2A JSON-RPC + API key, no run
@@ -74,7 +84,8 @@ def _free_port() -> int:
         return int(s.getsockname()[1])
 
 
-async def _scenario(name: str, base: str, token: str, clients: int, requests: int) -> dict[str, Any]:
+async def _scenario(name: str, base: str, token: str, clients: int, requests: int,
+                    rate: float | None = None) -> dict[str, Any]:
     import aiohttp
 
     headers = {"Authorization": f"Bearer {token}"}
@@ -114,9 +125,18 @@ async def _scenario(name: str, base: str, token: str, clients: int, requests: in
             return f"run_{body.get('status')}"
         return None
 
+    interval = clients / rate if rate else 0.0  # seconds between one client's requests when paced
+
     async def client(session: aiohttp.ClientSession, cid: int) -> None:
+        first = started + cid / rate if rate else 0.0  # clients' schedules interleave evenly
         for r in range(requests):
-            t0 = time.perf_counter()
+            if rate:
+                t0 = first + r * interval
+                delay = t0 - time.perf_counter()
+                if delay > 0:
+                    await asyncio.sleep(delay)  # waiting for this request's scheduled send time
+            else:
+                t0 = time.perf_counter()
             try:
                 async with request(session, cid * requests + r) as resp:
                     body = await resp.json(content_type=None)
@@ -138,7 +158,8 @@ async def _scenario(name: str, base: str, token: str, clients: int, requests: in
     lat = sorted(latencies)
     q = statistics.quantiles(lat, n=100, method="inclusive")
     return {
-        "scenario": name, "clients": clients, "requests_per_client": requests, "total": len(lat),
+        "scenario": name, "load": f"paced {rate:g}/s" if rate else "closed loop", "offered_rps": rate,
+        "clients": clients, "requests_per_client": requests, "total": len(lat),
         "errors": sum(errors.values()), "error_kinds": errors, "seconds": round(elapsed, 3),
         "throughput_rps": round(len(lat) / elapsed, 1),
         "p50_ms": round(q[49] * 1000, 2), "p90_ms": round(q[89] * 1000, 2), "p99_ms": round(q[98] * 1000, 2),
@@ -157,7 +178,11 @@ def main() -> int:
     ap.add_argument("--requests", type=int, default=50)
     ap.add_argument("--run-requests", type=int, default=10,
                     help="requests per client for the scenarios that run a Genesis task")
-    ap.add_argument("--scenarios", default="healthz,a2a_get,a2a_send,http_submit")
+    ap.add_argument("--scenarios", default="healthz,a2a_get,a2a_send,http_submit",
+                    help="closed-loop (saturation) scenarios, comma-separated, or 'none'")
+    ap.add_argument("--paced", default="a2a_send",
+                    help="scenarios also run paced at --rate with --requests per client, or 'none'")
+    ap.add_argument("--rate", type=float, default=40.0, help="offered requests/s of the paced runs, all clients")
     ap.add_argument("--out", type=Path, default=HERE / "results" / "a2a_load.json")
     ap.add_argument("--safety", choices=["waltzrl", "passthrough"], default="waltzrl",
                     help="safety reviewer of the served host (waltzrl is the product default)")
@@ -168,6 +193,13 @@ def main() -> int:
         return 0
     if not (1 <= args.clients <= 1000 and 1 <= args.requests <= 1000 and 1 <= args.run_requests <= 1000):
         ap.error("--clients and --requests must be within 1..1000 (the load is bounded on purpose)")
+    if not 0.1 <= args.rate <= 10_000:
+        ap.error("--rate must be within 0.1..10000 requests/s")
+    known = {"healthz", "a2a_get", "a2a_send", "http_submit"}
+    closed = [] if args.scenarios == "none" else args.scenarios.split(",")
+    paced = [] if args.paced == "none" else args.paced.split(",")
+    if set(closed + paced) - known:
+        ap.error(f"unknown scenario(s) {sorted(set(closed + paced) - known)}; known: {sorted(known)}")
     port = _free_port()
     load_before = os.getloadavg()
     with tempfile.TemporaryDirectory() as tmp:
@@ -183,10 +215,12 @@ def main() -> int:
                 time.sleep(0.1)
             info = json.loads(token_file.read_text())
             _warm_up(port, info["token"])  # first run loads the safety models: not measured
+            base = f"http://127.0.0.1:{port}"
             results = [asyncio.run(_scenario(
-                s, f"http://127.0.0.1:{port}", info["token"], args.clients,
-                args.run_requests if s in {"a2a_send", "http_submit"} else args.requests))
-                for s in args.scenarios.split(",")]
+                s, base, info["token"], args.clients,
+                args.run_requests if s in {"a2a_send", "http_submit"} else args.requests)) for s in closed]
+            results += [asyncio.run(_scenario(s, base, info["token"], args.clients, args.requests, rate=args.rate))
+                        for s in paced]
         finally:
             proc.terminate()
             proc.wait(30)
@@ -201,10 +235,11 @@ def main() -> int:
     }
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps(report, indent=2))
-    print(f"{'scenario':<12} {'total':>6} {'errors':>6} {'rps':>8} {'p50 ms':>8} {'p99 ms':>8} {'max ms':>8}")
+    print(f"{'scenario':<12} {'load':<14} {'total':>6} {'errors':>6} {'rps':>8} {'p50 ms':>8} {'p99 ms':>8} "
+          f"{'max ms':>8}")
     for r in results:
-        print(f"{r['scenario']:<12} {r['total']:>6} {r['errors']:>6} {r['throughput_rps']:>8} {r['p50_ms']:>8} "
-              f"{r['p99_ms']:>8} {r['max_ms']:>8}")
+        print(f"{r['scenario']:<12} {r['load']:<14} {r['total']:>6} {r['errors']:>6} {r['throughput_rps']:>8} "
+              f"{r['p50_ms']:>8} {r['p99_ms']:>8} {r['max_ms']:>8}")
     print(f"saved {args.out}")
     return 0
 

@@ -6,6 +6,12 @@ importing ``genesis_agents.infrastructure.a2a`` stays cheap for the CLI.
 
 from __future__ import annotations
 
+import os
+
+# The SDK wraps every handler call in OpenTelemetry spans, a measurable cost per request; Genesis traces
+# its runs itself. Set OTEL_INSTRUMENTATION_A2A_SDK_ENABLED=true (before import) to get the SDK's spans too.
+os.environ.setdefault("OTEL_INSTRUMENTATION_A2A_SDK_ENABLED", "false")
+
 from .cards import (
     GENESIS_CARD_EXTENSION,
     ROUTER_AGENT_NAME,

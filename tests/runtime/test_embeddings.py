@@ -1,0 +1,86 @@
+"""The shared MiniLM embedder: concurrent callers share forward passes and get the same vectors."""
+
+from __future__ import annotations
+
+import threading
+
+import numpy as np
+import pytest
+
+from genesis_agents.infrastructure.embeddings import MiniLMEmbedder, default_embedder, resolve_dtype
+from genesis_agents.infrastructure.errors import ConfigError
+
+
+@pytest.fixture(scope="module")
+def embedder() -> MiniLMEmbedder:
+    return MiniLMEmbedder(cache_size=1000)
+
+
+def test_concurrent_single_calls_are_batched_and_correct(embedder: MiniLMEmbedder) -> None:
+    texts = [f"ticket {i}: the invoice export for customer {i % 7} failed" for i in range(48)]
+    passes: list[int] = []
+    encode = embedder._encode
+
+    def counting(batch: list[str]) -> np.ndarray:
+        passes.append(len(batch))
+        return encode(batch)
+
+    embedder._encode = counting  # type: ignore[method-assign]
+    results: dict[str, np.ndarray] = {}
+    start = threading.Barrier(16)
+
+    def worker(k: int) -> None:
+        start.wait()
+        for text in texts[k::16]:
+            results[text] = embedder.embed([text])[0]
+
+    threads = [threading.Thread(target=worker, args=(k,)) for k in range(16)]
+    try:
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+    finally:
+        del embedder._encode
+    assert sum(passes) == len(texts)  # every text encoded exactly once
+    assert len(passes) < len(texts) / 2  # callers that arrived during a pass shared the next one
+    direct = encode(texts)
+    got = np.stack([results[t] for t in texts])
+    assert np.allclose((direct * got).sum(1), 1.0, atol=1e-4)
+
+
+def test_cached_and_repeated_texts(embedder: MiniLMEmbedder) -> None:
+    a = embedder.embed(["refund policy", "refund policy", ""])
+    assert a.shape == (3, 384)
+    assert np.allclose(a[0], a[1])
+    assert np.allclose(np.linalg.norm(a, axis=1), 1.0, atol=1e-4)
+    assert embedder.embed([]).shape == (0, 384)
+
+
+def test_encode_error_reaches_every_waiting_caller(embedder: MiniLMEmbedder) -> None:
+    def broken(batch: list[str]) -> np.ndarray:
+        raise RuntimeError("model failed")
+
+    embedder._encode = broken  # type: ignore[method-assign]
+    try:
+        with pytest.raises(RuntimeError, match="model failed"):
+            embedder.embed(["never cached text 1"])
+    finally:
+        del embedder._encode
+    assert embedder.embed(["never cached text 1"]).shape == (1, 384)  # no stuck state afterwards
+
+
+def test_dtype_choice() -> None:
+    assert resolve_dtype("float32") == "float32"
+    assert resolve_dtype("BFloat16") == "bfloat16"
+    assert resolve_dtype("auto") in {"float32", "bfloat16"}
+    with pytest.raises(ConfigError, match="GENESIS_EMBED_DTYPE"):
+        resolve_dtype("int4")
+
+
+def test_bfloat16_vectors_match_float32(embedder: MiniLMEmbedder) -> None:
+    texts = ["kill a python process", "quarterly churn by contract type", "make a short video"]
+    other = MiniLMEmbedder(dtype="bfloat16" if embedder.dtype == "float32" else "float32", cache_size=0)
+    cos = (embedder.embed(texts) * other.embed(texts)).sum(1)
+    assert cos.min() > 0.999
+    assert default_embedder().dim == 384
