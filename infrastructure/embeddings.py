@@ -7,9 +7,10 @@ Two things make it cheap on a small CPU host:
 
 - bfloat16 weights where the CPU computes bf16 natively (``avx512_bf16``/``amx_bf16``): 1.6x the texts/s of
   float32 with vectors at cosine 0.9999 to the float32 ones (``GENESIS_EMBED_DTYPE=float32`` turns it off);
-- concurrent callers share forward passes: texts requested while a batch is being encoded are queued and
-  the next encoder takes all of them in one batch, so 50 concurrent single-text calls cost a few batched
-  passes instead of 50 separate ones.
+- concurrent callers share forward passes: texts requested while a pass runs are queued and the next pass
+  takes up to ``batch_size`` of them, so 50 concurrent single-text calls cost a few batched passes instead
+  of 50 separate ones; texts of small requests go first, so a query or a handful of entity names waits for
+  at most one pass of a bulk ingest, not for all of it.
 """
 
 from __future__ import annotations
@@ -76,10 +77,12 @@ class MiniLMEmbedder:
         self._cache: OrderedDict[str, np.ndarray] = OrderedDict()
         self._cache_size = cache_size
         # One forward pass at a time (the model uses every thread it has). Texts asked for while a pass runs
-        # wait in ``_pending``; when the pass ends, one of their callers encodes all of them together.
+        # wait in ``_pending`` (with the size of the request that asked); when the pass ends, one of the
+        # waiting callers runs the next pass over up to ``batch_size`` of them, smallest requests first.
         self._cv = threading.Condition()
         self._busy = False
-        self._pending: dict[str, Future[np.ndarray]] = {}
+        self._pending: dict[int, dict[str, Future[np.ndarray]]] = {}  # request size -> queued texts, in order
+        self._queued: dict[str, Future[np.ndarray]] = {}  # every queued text
         self._inflight: dict[str, Future[np.ndarray]] = {}
 
     def _encode(self, texts: list[str]) -> np.ndarray:
@@ -103,30 +106,47 @@ class MiniLMEmbedder:
         found: dict[str, np.ndarray] = {}
         waits: dict[str, Future[np.ndarray]] = {}
         with self._cv:
+            missing = [t for t in dict.fromkeys(texts) if t not in self._cache]
             for t in dict.fromkeys(texts):
                 if t in self._cache:
                     found[t] = self._cache[t]
                     self._cache.move_to_end(t)
-                else:
-                    fut = self._pending.get(t) or self._inflight.get(t)
-                    if fut is None:
-                        fut = self._pending[t] = Future()
-                    waits[t] = fut
+                    continue
+                fut = self._queued.get(t) or self._inflight.get(t)
+                if fut is None:
+                    fut = self._queued[t] = Future()
+                    self._pending.setdefault(len(missing), {})[t] = fut
+                waits[t] = fut
         while not all(f.done() for f in waits.values()):
             with self._cv:
-                if self._busy or not self._pending:
+                if self._busy or not self._queued:
                     if not all(f.done() for f in waits.values()):
                         self._cv.wait()  # the running pass notifies when it ends
                     continue
                 self._busy = True
-                batch, self._pending = self._pending, {}
+                batch = self._next_batch()
                 self._inflight = batch
             self._run_pass(batch)
         found.update((t, f.result()) for t, f in waits.items())
         return np.stack([found[t] for t in texts])
 
+    def _next_batch(self) -> dict[str, Future[np.ndarray]]:
+        """Up to ``batch_size`` queued texts, those of the smallest requests first (call with the lock held)."""
+        batch: dict[str, Future[np.ndarray]] = {}
+        for size in sorted(self._pending):
+            bucket = self._pending[size]
+            while bucket and len(batch) < self.batch_size:
+                text = next(iter(bucket))
+                batch[text] = bucket.pop(text)
+                del self._queued[text]
+            if not bucket:
+                del self._pending[size]
+            if len(batch) >= self.batch_size:
+                break
+        return batch
+
     def _run_pass(self, batch: dict[str, Future[np.ndarray]]) -> None:
-        """Encode one queued batch and hand every caller waiting on it its vector (or the error)."""
+        """Encode one batch and hand every caller waiting on it its vector (or the error)."""
         todo = list(batch)
         try:
             vectors = self._encode(todo)

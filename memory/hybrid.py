@@ -492,6 +492,11 @@ class HybridMemory(SyncHelpers):
             return {}
         known = self.catalog.entity_lookup(ns, list(names))
         canonical = {key: known[key][0] for key in names if key in known}
+        # Identifier-like names (with digits: "INV-2024-001", "Ticket 17") merge only by exact normalised name:
+        # their embeddings cannot tell 001 from 002 (cosine 0.99), and embedding them is most of ingest's cost.
+        for key in names:
+            if key not in canonical and any(ch.isdigit() for ch in names[key]):
+                canonical[key] = key
         unknown = [key for key in names if key not in canonical]
         if unknown and self.config.entity_dedup == "embedding" and self.vector is not None:
             vectors = self.embedder.embed([names[k] for k in unknown])

@@ -84,3 +84,29 @@ def test_bfloat16_vectors_match_float32(embedder: MiniLMEmbedder) -> None:
     cos = (embedder.embed(texts) * other.embed(texts)).sum(1)
     assert cos.min() > 0.999
     assert default_embedder().dim == 384
+
+
+def test_small_requests_overtake_a_bulk_request(embedder: MiniLMEmbedder) -> None:
+    bulk = [f"bulk ingest line {i} about shipping delays" for i in range(6 * embedder.batch_size)]
+    order: list[list[str]] = []
+    encode = embedder._encode
+    started = threading.Event()
+
+    def recording(batch: list[str]) -> np.ndarray:
+        order.append(batch)
+        started.set()
+        return encode(batch)
+
+    embedder._encode = recording  # type: ignore[method-assign]
+    try:
+        worker = threading.Thread(target=embedder.embed, args=(bulk,))
+        worker.start()
+        started.wait(30)
+        query = embedder.embed(["where is my refund?"])  # queued while the bulk request is being encoded
+        worker.join()
+    finally:
+        del embedder._encode
+    assert query.shape == (1, 384)
+    at = next(n for n, b in enumerate(order) if "where is my refund?" in b)
+    assert at <= 2 < len(order) - 1  # served after at most the pass already running, long before the bulk ends
+    assert sum(len(b) for b in order) == len(bulk) + 1
