@@ -12,6 +12,8 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import shutil
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -49,6 +51,18 @@ class GenesisExecutor(AgentExecutor):
         self.data_dir = Path(data_dir)
         self.max_inline = max_inline_artifact_bytes
         self._links: dict[str, _Link] = {}
+        self._sweep_uploads(hub.settings.stale_upload_s)
+
+    def _sweep_uploads(self, older_than_s: float) -> None:
+        """Remove upload folders a crashed server left behind (a live run's folder is younger)."""
+        root = self.data_dir / "a2a" / "uploads"
+        if not root.is_dir():
+            return
+        cutoff = time.time() - older_than_s
+        for folder in root.iterdir():
+            with contextlib.suppress(OSError):
+                if folder.stat().st_mtime < cutoff:
+                    shutil.rmtree(folder, ignore_errors=True)
 
     # ------------------------------------------------------------------------------------ execute
 
@@ -89,6 +103,11 @@ class GenesisExecutor(AgentExecutor):
             await self._finish(link, base_url=state.get("base_url", ""))
         finally:
             self._links.pop(a2a_task.id, None)
+            # Uploaded files live as long as the run that reads them: the answer and artifacts are out now.
+            shutil.rmtree(self._uploads_of(a2a_task.id), ignore_errors=True)
+
+    def _uploads_of(self, a2a_task_id: str) -> Path:
+        return self.data_dir / "a2a" / "uploads" / slugify(a2a_task_id, 64)
 
     def _task_from(self, context: RequestContext, *, principal: Principal, agent: str | None, a2a_task_id: str) -> Task:
         """Build the Genesis task from the A2A message: text parts, params/data/file parts, metadata."""
@@ -122,7 +141,7 @@ class GenesisExecutor(AgentExecutor):
                                         media_type=part.media_type or None))
             elif kind == "raw":
                 name = Path(part.filename or f"input-{i}").name
-                target = self.data_dir / "a2a" / "uploads" / slugify(a2a_task_id, 64) / (
+                target = self._uploads_of(a2a_task_id) / (
                     slugify(Path(name).stem, 60) + Path(name).suffix.lower()[:10])
                 target.parent.mkdir(parents=True, exist_ok=True)
                 target.write_bytes(part.raw)

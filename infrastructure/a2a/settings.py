@@ -27,6 +27,8 @@ class ServeSettings(BaseSettings):
     max_kept_runs: int = Field(default=1000, ge=1, description="finished runs kept in memory for GET/events")
     max_events_per_run: int = Field(default=2000, ge=10, description="events buffered per run for replay")
     public_docs: bool = Field(default=True, description="serve /docs and /openapi.json without a key")
+    stale_upload_s: float = Field(default=86_400.0, gt=0, description="files uploaded over A2A are removed when "
+                                  "their run ends; leftovers of a crashed server older than this go at start")
 
 
 class RemoteSettings(BaseSettings):

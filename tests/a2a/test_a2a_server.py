@@ -316,8 +316,24 @@ async def test_message_parts_become_task_inputs(host: Host) -> None:
     assert by_name["shop.csv"]["file_bytes"] == len(csv)  # stored under the data dir, path parts dropped
     assert by_name["sales.parquet"]["uri"] == "https://data.example.org/sales.parquet"
     assert by_name["series"]["data"] == [1, 2, 3]
+    uploads = Path(host.genesis.settings.data_dir) / "a2a" / "uploads"
+    assert not uploads.exists() or not any(uploads.iterdir())  # removed once the run has answered
     local = dict(params)
     local["message"] = {**params["message"], "parts": [{"text": "x"}, {"url": "file:///etc/passwd"}]}
     bad = await _rpc(host, {"jsonrpc": "2.0", "id": 2, "method": "SendMessage", "params": local})
     status = bad.json()["result"]["task"]["status"]
     assert status["state"] == "TASK_STATE_REJECTED" and "only http(s) URLs" in status["message"]["parts"][0]["text"]
+
+
+async def test_stale_uploads_of_a_crashed_server_are_swept_at_start(data_dir: Path) -> None:
+    import os
+    import time
+
+    uploads = data_dir / "a2a" / "uploads"
+    old, fresh = uploads / "task-old", uploads / "task-fresh"
+    for folder in (old, fresh):
+        folder.mkdir(parents=True)
+        (folder / "in.csv").write_text("a,b\n")
+    os.utime(old, (time.time() - 2 * 86_400, time.time() - 2 * 86_400))
+    async with running_host(data_dir):
+        assert not old.exists() and fresh.exists()
