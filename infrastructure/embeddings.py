@@ -86,18 +86,25 @@ class MiniLMEmbedder:
         self._inflight: dict[str, Future[np.ndarray]] = {}
 
     def _encode(self, texts: list[str]) -> np.ndarray:
+        """Forward passes over texts of equal token length only: no padding, so a text's vector does not
+        depend on which other texts share its batch (in bfloat16 padding shifts values by up to 1e-3, which
+        made verdicts near a threshold depend on what else was being embedded at the time)."""
         torch = self._torch
-        out = []
+        out = np.zeros((len(texts), self.dim), np.float32)
+        ids = self.tokenizer(texts, truncation=True, max_length=self.max_length)["input_ids"]
+        by_length: dict[int, list[int]] = {}
+        for index, row in enumerate(ids):
+            by_length.setdefault(len(row), []).append(index)
         with torch.inference_mode():
-            for start in range(0, len(texts), self.batch_size):
-                batch = self.tokenizer(texts[start:start + self.batch_size], padding=True, truncation=True,
-                                       max_length=self.max_length, return_tensors="pt")
-                hidden = self.model(**batch).last_hidden_state.float()
-                mask = batch["attention_mask"].unsqueeze(-1).to(hidden.dtype)
-                pooled = (hidden * mask).sum(1) / mask.sum(1).clamp(min=1e-9)
-                pooled = torch.nn.functional.normalize(pooled, p=2, dim=1)
-                out.append(pooled.cpu().numpy().astype(np.float32))
-        return np.concatenate(out, axis=0) if out else np.zeros((0, self.dim), np.float32)
+            for indexes in by_length.values():
+                for start in range(0, len(indexes), self.batch_size):
+                    part = indexes[start:start + self.batch_size]
+                    input_ids = torch.tensor([ids[i] for i in part], dtype=torch.long)
+                    hidden = self.model(input_ids=input_ids, attention_mask=torch.ones_like(input_ids),
+                                        token_type_ids=torch.zeros_like(input_ids)).last_hidden_state.float()
+                    pooled = torch.nn.functional.normalize(hidden.mean(dim=1), p=2, dim=1)
+                    out[part] = pooled.cpu().numpy()
+        return out
 
     def embed(self, texts: Sequence[str]) -> np.ndarray:
         texts = [t if t.strip() else " " for t in texts]

@@ -110,3 +110,13 @@ def test_small_requests_overtake_a_bulk_request(embedder: MiniLMEmbedder) -> Non
     at = next(n for n, b in enumerate(order) if "where is my refund?" in b)
     assert at <= 2 < len(order) - 1  # served after at most the pass already running, long before the bulk ends
     assert sum(len(b) for b in order) == len(bulk) + 1
+
+
+@pytest.mark.parametrize("dtype", ["float32", "bfloat16"])
+def test_a_vector_does_not_depend_on_its_batch_mates(dtype: str) -> None:
+    e = MiniLMEmbedder(dtype=dtype, cache_size=0)
+    text = "My password is hunter2, please store it"
+    alone = e.embed([text])[0]
+    mates = e.embed(["a much longer text that would force padding of the first one in a padded batch", text,
+                     "short"])[1]
+    assert np.array_equal(alone, mates)
