@@ -58,6 +58,8 @@ class MemoryConfig(BaseModel):
     vector_seeds: int = Field(default=3, ge=0, description="top vector hits whose entities seed the graph walk")
     max_fanout: int = Field(default=300, ge=1, description="skip entities mentioned by more items than this")
     max_frontier: int = Field(default=16, ge=1, description="strongest entities expanded per hop")
+    max_graph_candidates: int = Field(default=5000, ge=1, description="graph-scored items screened against "
+                                      "filters per recall (without filters: 4 x candidate_depth)")
 
     ladybug_buffer_mb: int = Field(default=512, ge=16)
     limits: MemoryLimits = Field(default_factory=MemoryLimits)

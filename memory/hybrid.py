@@ -127,6 +127,7 @@ class HybridMemory(SyncHelpers):
         self._embedder_checked = False
         self._pending_entity_vectors: dict[str, np.ndarray] = {}
         self._prefetch: concurrent.futures.ThreadPoolExecutor | None = None
+        self._queries: concurrent.futures.ThreadPoolExecutor | None = None
         self.unavailable: dict[str, str] = {}
         self.vector: ChromaVectorStore | None = None
         self.graph: GraphStore | None = None
@@ -639,9 +640,21 @@ class HybridMemory(SyncHelpers):
         check_mode(mode)
         check_namespace(namespace)
         wanted = validate_filters(filters)
-        return await self._call(self._recall, query, k, namespace, mode, wanted)
+        # The query is embedded on another thread while the keyword signal runs on the memory's own.
+        query_vector = self._query_pool().submit(self.embedder.embed, [query]) if mode in ("hybrid", "vector") \
+            else None
+        return await self._call(self._recall, query, k, namespace, mode, wanted, query_vector)
 
-    def _recall(self, query: str, k: int, ns: str, mode: str, wanted: dict[str, Any]) -> RecallResult:
+    def _query_pool(self) -> concurrent.futures.ThreadPoolExecutor:
+        if self._queries is None:
+            threads = self._io.submit(_torch_threads).result()
+            self._queries = concurrent.futures.ThreadPoolExecutor(
+                max_workers=2, thread_name_prefix="genesis-memory-query",
+                initializer=_set_torch_threads, initargs=(threads,))
+        return self._queries
+
+    def _recall(self, query: str, k: int, ns: str, mode: str, wanted: dict[str, Any],
+                query_vector: concurrent.futures.Future[np.ndarray] | None = None) -> RecallResult:
         depth = max(k * 4, self.config.candidate_depth)
         missing: dict[str, str] = {}
         rankings: dict[str, list[str]] = {}
@@ -679,22 +692,24 @@ class HybridMemory(SyncHelpers):
                 missing[signal] = str(exc)
                 log.warning("memory: %s signal missing: %s", signal, exc)
 
+        if mode in ("hybrid", "keyword"):
+            rankings["keyword"] = [i for i, _ in self.catalog.keyword(ns, query, depth, wanted)]
         if mode in ("hybrid", "vector"):
             def vector_signal() -> list[str]:
                 assert self.vector is not None
                 self._ensure_embedder_meta()
-                qv = self.embedder.embed([query])
+                qv = query_vector.result() if query_vector is not None else self.embedder.embed([query])
                 ids_filter = wanted.get("ids")
                 hits = self.vector.query(ns, qv, depth, where=chroma_where(wanted), ids=ids_filter)[0]
                 return usable([i for i, _ in hits], depth)
 
             guarded("vector", vector_signal)
             vector_ids = rankings.get("vector", [])
-        if mode in ("hybrid", "keyword"):
-            rankings["keyword"] = [i for i, _ in self.catalog.keyword(ns, query, depth, wanted)]
         if mode in ("hybrid", "graph"):
             seeds = vector_ids[: self.config.vector_seeds] if mode == "hybrid" else []
-            guarded("graph", lambda: usable(self._graph_rank(ns, query, seeds), depth))
+            # without filters nearly every scored item is usable: ask the store for a few times ``depth``
+            limit = depth * 4 if not wanted else self.config.max_graph_candidates
+            guarded("graph", lambda: usable(self._graph_rank(ns, query, seeds, limit), depth))
         weights = self.config.signal_weights or None
         fused = rrf(rankings, k=self.config.rrf_k, weights=weights)[:k]
         need = [i for i, _, _ in fused if i not in items]
@@ -710,7 +725,7 @@ class HybridMemory(SyncHelpers):
         found = self.catalog.entity_lookup(ns, grams)
         return {canonical: key for key, (canonical, _name) in found.items()}
 
-    def _graph_rank(self, ns: str, query: str, seed_items: list[str]) -> list[str]:
+    def _graph_rank(self, ns: str, query: str, seed_items: list[str], limit: int) -> list[str]:
         """Weighted multi-hop walk: entities the query names (weight 1) - or, if it names none, those the
         top vector hits mention (weight ``decay``) - spread ``graph_hops`` hops with ``decay`` per hop (an edge whose predicate the
         query uses keeps its full weight); each item scores the weights of the entities it mentions, damped
@@ -749,11 +764,9 @@ class HybridMemory(SyncHelpers):
         need = [e for e in ranked_entities if e not in counts]
         if need:
             counts.update(self.graph.mention_counts(ns, need))
-        useful = [e for e in ranked_entities if 0 < counts.get(e, 0) <= self.config.max_fanout]
-        scores: dict[str, float] = {}
-        for entity, item_id in self.graph.mentioning_items(ns, useful):
-            scores[item_id] = scores.get(item_id, 0.0) + weights[entity] / math.log2(1 + counts[entity])
-        return [i for i, _ in sorted(scores.items(), key=lambda p: (-p[1], p[0]))]
+        useful = {e: weights[e] / math.log2(1 + counts[e]) for e in ranked_entities
+                  if 0 < counts.get(e, 0) <= self.config.max_fanout}
+        return [i for i, _ in self.graph.top_mentioning_items(ns, useful, limit)]
 
     async def neighbours(self, entity: str, *, hops: int = 1, namespace: str = "default") -> list[Triple]:
         """Relations within ``hops`` of ``entity`` (either direction), nearest first."""
@@ -856,6 +869,8 @@ class HybridMemory(SyncHelpers):
         self._io.shutdown(wait=True)
         if self._prefetch is not None:
             self._prefetch.shutdown(wait=True)
+        if self._queries is not None:
+            self._queries.shutdown(wait=True)
 
     def _close_stores(self) -> None:
         if self.graph is not None:
@@ -872,6 +887,8 @@ class HybridMemory(SyncHelpers):
             self._io.shutdown(wait=False)
             if self._prefetch is not None:
                 self._prefetch.shutdown(wait=False)
+            if self._queries is not None:
+                self._queries.shutdown(wait=False)
 
 
 def _torch_threads() -> int | None:
