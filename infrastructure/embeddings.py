@@ -173,6 +173,11 @@ class MiniLMEmbedder:
             self._busy, self._inflight = False, {}
             self._cv.notify_all()
 
+    def clear_cache(self) -> None:
+        """Forget cached vectors (benchmarks that time embedding start each pass cold)."""
+        with self._cv:
+            self._cache.clear()
+
     def embed_one(self, text: str) -> np.ndarray:
         return self.embed([text])[0]
 

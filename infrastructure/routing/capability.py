@@ -4,10 +4,15 @@ Every card is turned into *passages* (its description, each skill's description,
 embedded once and cached by the card's content hash, so a routing decision costs one embedding of the
 request plus a small matrix product. For each card the matcher computes card-agnostic features (best and
 top-3 passage similarity, similarity to the whole card, idf-weighted keyword coverage, relative BM25, margin
-over the best other card, how sparse the card is) and a logistic model turns them into a probability that
-the card is the right one. Because no feature names a card, the model transfers to cards it was never tuned
-on; because it is fitted on the tuning cards *and* on thinned copies of them (``benchmarks/routing/tune.py``),
-it does not demand of a terse card with two examples the raw similarity a rich card reaches.
+over the best other card, how sparse the card is). A linear model turns each card's features into a score;
+the scores are compared in a softmax over the card set plus a fixed "none of them" option, so ranking and
+acceptance come from one model: a card is chosen when it beats both the other cards and "none" by enough
+(its probability clears the calibrated threshold). Fitted this way (a conditional logit) the weights learn
+what separates the right card from its close competitors, which an independent per-card logistic model does
+not; the older per-card model is still loadable (``model: logistic``). Because no feature names a card, the
+model transfers to cards it was never tuned on; because it is fitted on the tuning cards *and* on thinned
+copies of them (``benchmarks/routing/tune.py``), it does not demand of a terse card with two examples the raw
+similarity a rich card reaches.
 """
 
 from __future__ import annotations
@@ -20,6 +25,7 @@ from collections import Counter, OrderedDict
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Literal
 
 import numpy as np
 from pydantic import BaseModel, ConfigDict, Field
@@ -36,13 +42,22 @@ CALIBRATION_FILE = Path(__file__).with_name("calibration.json")
 
 
 class Calibration(BaseModel):
-    """Logistic weights over ``FEATURES`` plus the acceptance threshold, fitted on the tune split."""
+    """Linear weights over ``FEATURES`` plus the acceptance threshold, fitted on the tune split.
+
+    ``model`` says how a card's linear score becomes a probability: ``softmax`` (the default fit) compares
+    it with every other card of the set and with a "none of them" option of score 0; ``logistic`` (older
+    calibrations) squashes each card's score on its own.
+    """
 
     model_config = ConfigDict(extra="forbid")
 
     weights: dict[str, float]
     bias: float
     threshold: float = Field(ge=0.0, le=1.0, description="minimum probability to accept the best card")
+    model: Literal["logistic", "softmax"] = "logistic"
+    group_logit: float = Field(default=0.0, ge=0.0, le=10.0, description=(
+        "softmax only: acceptance sums the probabilities of the cards whose score is within this many "
+        "logits of the best, so replicas and near-ties of one job do not split the acceptance probability"))
     fitted_on: str = ""
 
     @classmethod
@@ -55,9 +70,37 @@ class Calibration(BaseModel):
         except ValueError as exc:
             raise ConfigError(f"{p}: invalid calibration ({exc})", field="calibration") from None
 
+    def linear(self, feats: dict[str, float]) -> float:
+        """The card's score before it is turned into a probability."""
+        return self.bias + sum(self.weights.get(name, 0.0) * feats[name] for name in FEATURES)
+
     def probability(self, feats: dict[str, float]) -> float:
-        z = self.bias + sum(self.weights.get(name, 0.0) * feats[name] for name in FEATURES)
+        """One card on its own: the logistic of its score (for ``softmax`` the same as a one-card set)."""
+        z = self.linear(feats)
         return 1.0 / (1.0 + math.exp(-max(-40.0, min(40.0, z))))
+
+    def probabilities(self, feats: Sequence[dict[str, float]]) -> list[float]:
+        """Probability that each card of a set is the right one; for ``softmax`` they and "none" sum to 1."""
+        if self.model == "logistic":
+            return [self.probability(f) for f in feats]
+        z = np.array([self.linear(f) for f in feats], dtype=np.float64)
+        top = max(0.0, float(z.max())) if len(z) else 0.0
+        e = np.exp(z - top)
+        return [float(v) for v in e / (e.sum() + math.exp(-top))]
+
+    def acceptance(self, probabilities: Sequence[float]) -> float:
+        """The value compared with ``threshold``: the best card's probability, plus (``softmax``) that of
+        every card within ``group_logit`` of it. Four identical replicas of an agent each get a quarter of
+        the probability; their sum is what says whether the request is in scope. Works on probabilities
+        scaled by a common factor as well (the router's input-type and health multipliers), since only
+        ratios to the best are compared."""
+        if not probabilities:
+            return 0.0
+        best = max(probabilities)
+        if self.model == "logistic" or best <= 0.0:
+            return best
+        floor = best * math.exp(-self.group_logit) * (1 - 1e-9)
+        return min(1.0, float(sum(p for p in probabilities if p >= floor)))
 
 
 def card_key(card: AgentCard) -> str:
@@ -201,7 +244,7 @@ class CapabilityIndex:
         bm25_max = max(bm25) or 1.0
         maxes = [m for m, _, _ in per_card]
         mean_max = sum(maxes) / len(maxes)
-        out: list[CardScore] = []
+        rows: list[tuple[dict[str, float], list[str]]] = []
         for i, prof in enumerate(self.profiles):
             others = [m for j, m in enumerate(maxes) if j != i]
             matched = sorted(t for t in q_idf if t in prof.terms)
@@ -218,8 +261,10 @@ class CapabilityIndex:
                 # ask less of them (learned from thinned copies of the tuning cards)
                 "sparse": 1.0 / math.sqrt(len(prof.passages)),
             }
-            out.append(CardScore(prof.name, self.calibration.probability(feats), feats,
-                                 self._passage_text(per_card[i][2]), matched))
+            rows.append((feats, matched))
+        probs = self.calibration.probabilities([f for f, _ in rows])
+        out = [CardScore(prof.name, p, feats, self._passage_text(per_card[i][2]), matched)
+               for i, (prof, p, (feats, matched)) in enumerate(zip(self.profiles, probs, rows))]
         out.sort(key=lambda c: c.probability, reverse=True)
         return out
 

@@ -124,8 +124,9 @@ class HTDAGPlanner:
         if replacements is None:
             if not remaining:
                 return None
-            best = index_for(remaining, embedder=self._emb(), calibration=self._cal()).score(failed.text)[0]
-            if best.probability < self._cal().threshold:
+            scored = index_for(remaining, embedder=self._emb(), calibration=self._cal()).score(failed.text)
+            best = scored[0]
+            if self._cal().acceptance([s.probability for s in scored]) < self._cal().threshold:
                 return None
             meta = {**failed.metadata, "attempt": attempt, "exclude_agents": excluded, "replan_of": failed.id,
                     "last_error": message[:300]}
@@ -172,8 +173,10 @@ class HTDAGPlanner:
         vecs = self._emb().embed(texts)
         out = []
         for text, vec in zip(texts, vecs):
-            top = idx.score(text, vector=vec)[0]
-            out.append((top.agent if top.probability >= self._cal().threshold else None, top.probability))
+            scored = idx.score(text, vector=vec)
+            top = scored[0]
+            accepted = self._cal().acceptance([s.probability for s in scored]) >= self._cal().threshold
+            out.append((top.agent if accepted else None, top.probability))
         return out
 
     def _deterministic(self, task: Task, cards: Sequence[AgentCard]) -> Plan:

@@ -8,6 +8,7 @@ fallback agent) — never silently to the nearest agent.
 from __future__ import annotations
 
 import asyncio
+import math
 import time
 from collections.abc import Sequence
 from pathlib import Path
@@ -208,17 +209,23 @@ class HaloRouter:
         threshold = self.calibration.threshold
         best_p, best, _ = adjusted[0]
         second_p = adjusted[1][0] if len(adjusted) > 1 else 0.0
+        # accepted on the best card's probability plus that of its near-ties (replicas of one job)
+        accept_p = self.calibration.acceptance([p for p, _, _ in adjusted])
+        group_note = f" (with near-ties {accept_p:.2f})" if accept_p > best_p + 5e-3 else ""
         extra = ("; " + "; ".join(notes)) if notes else ""
 
-        if best_p < threshold:
-            reason = (f"no agent matches well enough: best was {best.agent!r} at {best_p:.2f} "
+        if accept_p < threshold:
+            reason = (f"no agent matches well enough: best was {best.agent!r} at {best_p:.2f}{group_note} "
                       f"(threshold {threshold:.2f}, {_why(best)}){extra}{trunc_note}")
             local = self._out_of_scope(sid, reason, candidates, truncated, by_name, "capability")
-            ambiguous = best_p >= threshold - self.ambiguity_margin
+            ambiguous = accept_p >= threshold - self.ambiguity_margin
             return _Ambiguous(local, subtask, task, candidates, by_name) if ambiguous else local
 
         difficulty = estimate_difficulty(text, n_inputs=len(inputs))
-        tied = [by_name[s.agent] for p, s, _ in adjusted if p >= max(threshold, best_p - self.tie_margin)]
+        # equally adequate: within tie_margin of the best, and either above the threshold on its own or a
+        # near-tie that the acceptance counted (a replica)
+        floor = max(best_p - self.tie_margin, min(threshold, best_p * math.exp(-self.calibration.group_logit)))
+        tied = [by_name[s.agent] for p, s, _ in adjusted if p >= floor * (1 - 1e-9)]
         chosen = cheapest_adequate(tied, difficulty) if len(tied) > 1 else by_name[best.agent]
         chosen_p, chosen_s = next((p, s) for p, s, _ in adjusted if s.agent == chosen.name)
         cost_note = ""
@@ -228,13 +235,13 @@ class HaloRouter:
                          f"({by_name[best.agent].cost_tier}) as the cheapest adequate agent for a "
                          f"{difficulty.level} task")
         runner_up = next((c for c in candidates if c.agent != chosen.name), None)
-        explanation = (f"capability match {chosen.name!r} at {chosen_p:.2f} ({_why(chosen_s)})"
+        explanation = (f"capability match {chosen.name!r} at {chosen_p:.2f}{group_note} ({_why(chosen_s)})"
                        + (f"; next {runner_up.agent!r} at {runner_up.score:.2f}" if runner_up else "")
                        + cost_note + extra + trunc_note)
         local = RoutingDecision(subtask_id=sid, agent=chosen.name, score=round(chosen_p, 4),
                                 decided_by="capability", signal="capability+cost" if cost_note else "capability",
                                 explanation=explanation, alternatives=candidates[:8], truncated=truncated)
-        if best_p - second_p < self.ambiguity_margin or best_p < threshold + self.ambiguity_margin:
+        if best_p - second_p < self.ambiguity_margin or accept_p < threshold + self.ambiguity_margin:
             return _Ambiguous(local, subtask, task, candidates, by_name)
         return local
 

@@ -87,6 +87,18 @@ class GraphStore:
             rows.extend(self.backend.run(cypher, {"ids": chunk, **params}))
         return rows
 
+    def _read_id_rows(self, cypher: str, ids: list[str]) -> list[tuple[Any, ...]]:
+        """Like ``_read_ids`` but rows as tuples in RETURN order: on large reads (thousands of mentions per
+        recall) building a dict per row costs as much as the query."""
+        fast = getattr(self.backend, "run_rows", None)
+        rows: list[tuple[Any, ...]] = []
+        for chunk in self._batches(ids):
+            if fast is not None:
+                rows.extend(fast(cypher, {"ids": chunk}))
+            else:
+                rows.extend(tuple(r.values()) for r in self.backend.run(cypher, {"ids": chunk}))
+        return rows
+
     def _unwind(self, cypher: str, rows: list[dict[str, Any]]) -> None:
         for chunk in self._batches(rows):
             self.backend.run(cypher, {"rows": chunk}, write=True)
@@ -162,12 +174,13 @@ class GraphStore:
         """Edges touching ``keys``: (key in keys, predicate, other key)."""
         if not keys:
             return []
-        rows = self._read_ids(
+        rows = self._read_id_rows(
             "MATCH (a:Entity)-[r:REL]-(b:Entity) WHERE a.id IN $ids RETURN DISTINCT a.id AS a, r.predicate AS p, "
             "b.id AS b",
             [node_id(ns, k) for k in keys],
         )
-        return [(strip_ns(ns, r["a"]), r["p"], strip_ns(ns, r["b"])) for r in rows]
+        cut = len(ns) + 1
+        return [(a[cut:], p, b[cut:]) for a, p, b in rows]
 
     def mention_counts(self, ns: str, keys: Sequence[str]) -> dict[str, int]:
         if not keys:
@@ -190,22 +203,16 @@ class GraphStore:
 
     def top_mentioning_items(self, ns: str, weights: dict[str, float], limit: int) -> list[tuple[str, float]]:
         """Items scored by the summed weights of the entities (key -> weight) they mention, best ``limit``
-        first: the store aggregates, so a walk over hub-sized entities returns ``limit`` rows, not every
-        mention (10 000 rows per query at 50k items, most of a hybrid recall's time)."""
+        first. (Summing here beats an UNWIND join in the store: 8 ms vs 26 ms for 3 800 mentions.)"""
         if not weights:
             return []
-        rows = [{"e": node_id(ns, k), "w": float(w)} for k, w in weights.items()]
-        if len(rows) > BATCH:  # aggregate over several queries here instead
-            scores: dict[str, float] = {}
-            for entity, item in self.mentioning_items(ns, list(weights)):
-                scores[item] = scores.get(item, 0.0) + weights[entity]
-            return sorted(scores.items(), key=lambda p: (-p[1], p[0]))[:limit]
-        found = self.backend.run(
-            "UNWIND $rows AS r MATCH (i:Item)-[:MENTIONS]->(e:Entity {id: r.e}) "
-            "RETURN i.item AS item, sum(r.w) AS s ORDER BY s DESC, item ASC LIMIT $limit",
-            {"rows": rows, "limit": int(limit)},
-        )
-        return [(r["item"], float(r["s"])) for r in found]
+        cut = len(ns) + 1
+        scores: dict[str, float] = {}
+        for entity, item in self._read_id_rows(
+                "MATCH (i:Item)-[:MENTIONS]->(e:Entity) WHERE e.id IN $ids RETURN e.id AS e, i.item AS item",
+                [node_id(ns, k) for k in weights]):
+            scores[item] = scores.get(item, 0.0) + weights[entity[cut:]]
+        return sorted(scores.items(), key=lambda p: (-p[1], p[0]))[:limit]
 
     def item_entities(self, ns: str, item_ids: Sequence[str]) -> list[tuple[str, str]]:
         """(item id, entity key) for the entities ``item_ids`` mention."""

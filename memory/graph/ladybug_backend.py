@@ -62,6 +62,19 @@ class LadybugBackend:
         except Exception as exc:
             raise BackendUnavailableError("ladybug", f"query failed: {exc}", url=self.url) from exc
 
+    def run_rows(self, cypher: str, params: dict[str, Any] | None = None) -> list[tuple[Any, ...]]:
+        """A read, rows as tuples in RETURN order (no dict per row)."""
+        try:
+            with self._lock:
+                result = self._conn.execute(cypher, params or {})
+                results = result if isinstance(result, list) else [result]
+                rows = [tuple(row) for row in results[-1].get_all()]
+                for r in results:
+                    r.close()
+                return rows
+        except Exception as exc:
+            raise BackendUnavailableError("ladybug", f"query failed: {exc}", url=self.url) from exc
+
     def close(self) -> None:
         try:
             self._conn.close()
