@@ -4,8 +4,10 @@
   (harmful vs benign; the kernel separates "kill a process" from "kill a person" far better than a linear
   model on the same vectors) with Platt scaling fitted on the XSTest calibration split, plus a linear
   softmax over the harm categories.
-- ``RefusalModel``: does a response refuse. Logistic regression on hashed word n-grams of the response's
-  opening plus refusal-phrase counts: stance, not topic, and sub-millisecond.
+- ``RefusalModel``: does a response refuse (fully or partly). Logistic regression on hashed word n-grams of
+  the response's opening, refusal-phrase counts, and response-level features (``response_features``: where
+  the refusal and hedge phrases sit, their share of the text, how much content follows them). Trained on
+  the seed responses plus the labelled completions of the XSTest calibration split; sub-millisecond.
 
 Inference is plain numpy on arrays stored in one ``.npz`` bundle (no pickles, no sklearn objects), so the
 shipped file is small, safe to load, and independent of the sklearn version. ``load_models`` uses the
@@ -26,17 +28,23 @@ from typing import Any
 
 import numpy as np
 
-from ..infrastructure.errors import ConfigError
+from ..infrastructure.errors import BadInputError, ConfigError
 from . import datasets
 from .detectors import refusal_cues
 from .labels import HARM_CATEGORIES
+from .response_features import response_features
 
 log = logging.getLogger(__name__)
 
-BUNDLE_VERSION = 1
+BUNDLE_VERSION = 2
 SHIPPED_BUNDLE = datasets.DATA_DIR / "models" / "safety_models.npz"
 _HASH_FEATURES = 2**18
 _OPENING_CHARS = 300
+_REQUEST_GAMMA = 3.0
+"""RBF width: chosen on the calibration split among 2, 3, 4, 6 (AUC 0.958, 0.960, 0.956, 0.937)."""
+_CALIBRATION_WEIGHT = 1.0
+"""Sample weight of an XSTest calibration completion relative to a seed response when training the refusal
+model."""
 
 
 _controller: Any = None
@@ -106,11 +114,11 @@ def _hasher() -> Any:
 
 @dataclass
 class RefusalModel:
-    """P(refusal) of a response from its opening words and refusal-phrase counts."""
+    """P(refusal) of a response from its opening words, refusal-phrase counts and response-level features."""
 
     idx: np.ndarray  # int32 indices of non-zero hashed-feature weights
     val: np.ndarray  # float32 weights
-    cue_w: np.ndarray  # weights of the RefusalCues features
+    cue_w: np.ndarray  # weights of the RefusalCues features followed by the response_features
     intercept: float
     _dense: np.ndarray | None = field(default=None, repr=False)
     _hv: Any = field(default=None, repr=False)
@@ -118,9 +126,7 @@ class RefusalModel:
     def _features(self, texts: Sequence[str]) -> tuple[Any, np.ndarray]:
         if self._hv is None:
             self._hv = _hasher()
-        hashed = self._hv.transform([t[:_OPENING_CHARS] for t in texts])
-        cues = np.array([refusal_cues(t).as_features() for t in texts], dtype=np.float32)
-        return hashed, cues
+        return self._hv.transform([t[:_OPENING_CHARS] for t in texts]), dense_refusal_features(texts)
 
     def p_refusal(self, texts: Sequence[str]) -> np.ndarray:
         if self._dense is None:
@@ -180,6 +186,9 @@ class SafetyModels:
             req = RequestModel(z["support"].astype(np.float32), z["dual"], float(s[0]), float(s[1]), float(s[2]), float(s[3]),
                                z["cat_w"], z["cat_b"], tuple(meta.pop("categories")))
             ref = RefusalModel(z["ref_idx"], z["ref_val"], z["ref_cue_w"], float(z["ref_intercept"][0]))
+            if len(ref.cue_w) != N_DENSE_FEATURES:
+                raise ValueError(f"refusal model has {len(ref.cue_w)} dense weights, this version computes "
+                                 f"{N_DENSE_FEATURES} (bundle version {meta.get('version')}; rebuild it)")
             th = Thresholds(**meta.pop("thresholds"))
         except (OSError, KeyError, ValueError) as exc:
             raise ConfigError(f"cannot read safety model bundle {path}: {exc}", field="safety.models") from exc
@@ -193,10 +202,17 @@ def train_request_model(embedder: Any) -> RequestModel:
     from sklearn.linear_model import LogisticRegression
     from sklearn.svm import SVC
 
+    from .leakage import drop_near_duplicates  # imported here so ``python -m ...safety.leakage`` runs clean
+
     data = datasets.training_requests()
     x = embedder.embed([r.text for r in data])
+    # leak guard: a seed line that paraphrases an XSTest prompt (cosine >= 0.9) never reaches the model
+    keep = drop_near_duplicates([r.text for r in data], x,
+                                embedder.embed([p.prompt for p in datasets.xstest_prompts("all")]))
+    data = [r for r, k in zip(data, keep) if k]
+    x = x[keep]
     y = np.array([r.category != "benign" for r in data])
-    svm = SVC(C=4.0, kernel="rbf", gamma=2.0, class_weight="balanced").fit(x, y)
+    svm = SVC(C=4.0, kernel="rbf", gamma=_REQUEST_GAMMA, class_weight="balanced").fit(x, y)
     sign = 1.0 if svm.classes_[1] else -1.0  # decision_function > 0 means classes_[1]
     harmful = [r.category != "benign" for r in data]
     cats = np.array([r.category for r, h in zip(data, harmful) if h])
@@ -211,21 +227,91 @@ def train_request_model(embedder: Any) -> RequestModel:
     )
 
 
-def train_refusal_model() -> RefusalModel:
+def dense_refusal_features(texts: Sequence[str]) -> np.ndarray:
+    """Refusal-phrase counts followed by the response-level features, one row per text."""
+    return np.array([refusal_cues(t).as_features() + response_features(t) for t in texts], dtype=np.float32)
+
+
+N_DENSE_FEATURES = len(dense_refusal_features(["x"])[0])
+
+
+def _fit_refusal(texts: Sequence[str], labels: np.ndarray, weights: np.ndarray) -> RefusalModel:
     import scipy.sparse as sp
     from sklearn.linear_model import LogisticRegression
 
-    data = datasets.seed_responses()
-    texts = [r.text for r in data]
     hashed = _hasher().transform([t[:_OPENING_CHARS] for t in texts])
-    cues = sp.csr_matrix(np.array([refusal_cues(t).as_features() for t in texts]))
-    lr = LogisticRegression(C=4.0, max_iter=3000, class_weight="balanced").fit(
-        sp.hstack([hashed, cues]).tocsr(), np.array([r.refusal for r in data]))
+    dense = sp.csr_matrix(dense_refusal_features(texts))
+    lr = LogisticRegression(C=1.0, max_iter=5000, class_weight="balanced").fit(
+        sp.hstack([hashed, dense]).tocsr(), labels, sample_weight=weights)
     coef = lr.coef_[0]
     w, cue_w = coef[:_HASH_FEATURES], coef[_HASH_FEATURES:]
     nz = np.flatnonzero(np.abs(w) > 1e-6)
     return RefusalModel(nz.astype(np.int32), w[nz].astype(np.float32), cue_w.astype(np.float32),
                         float(lr.intercept_[0]))
+
+
+def _refusal_training_set() -> tuple[list[str], np.ndarray, np.ndarray, np.ndarray]:
+    """Seed responses plus the calibration split's labelled completions (never the held-out ones). Returns
+    texts, labels, weights and, per row, the XSTest prompt id (-1 for seed rows) for grouped folds."""
+    seed = datasets.seed_responses()
+    comps = [c for c in datasets.xstest_completions("calibration") if c.completion.strip()]
+    texts = [r.text for r in seed] + [c.completion for c in comps]
+    labels = np.array([r.refusal for r in seed] + [c.refusal for c in comps])
+    weights = np.array([1.0] * len(seed) + [_CALIBRATION_WEIGHT] * len(comps))
+    groups = np.array([-1] * len(seed) + [c.prompt_id for c in comps])
+    return texts, labels, weights, groups
+
+
+def train_refusal_model() -> RefusalModel:
+    texts, labels, weights, _ = _refusal_training_set()
+    return _fit_refusal(texts, labels, weights)
+
+
+def refusal_out_of_fold(folds: int = 5) -> dict[tuple[str, int], float]:
+    """P(refusal) of every calibration completion from a model that did not see its prompt's completions
+    (grouped folds by prompt id), so thresholds are chosen on honest scores, not on training data."""
+    texts, labels, weights, groups = _refusal_training_set()
+    comps = [c for c in datasets.xstest_completions("calibration") if c.completion.strip()]
+    out: dict[tuple[str, int], float] = {}
+    n_seed = int((groups == -1).sum())
+    fold_of = np.where(groups >= 0, (groups // 5) % folds, -1)
+    for f in range(folds):
+        test = fold_of == f
+        if not test.any():
+            continue
+        model = _fit_refusal([t for t, k in zip(texts, ~test) if k], labels[~test], weights[~test])
+        idx = np.flatnonzero(test)
+        probs = model.p_refusal([texts[i] for i in idx])
+        for i, p in zip(idx, probs):
+            c = comps[i - n_seed]
+            out[(c.model, c.prompt_id)] = float(p)
+    return out
+
+
+def _logit(p: float) -> float:
+    p = min(max(p, 1e-6), 1 - 1e-6)
+    return math.log(p / (1 - p))
+
+
+def false_flag_threshold(safe_probs: np.ndarray, max_false_flag: float) -> float:
+    """The unsafe-request threshold that flags at most ``max_false_flag`` of the safe calibration prompts,
+    placed in the middle (in logit space) of the gap between the highest safe score it must leave unflagged
+    and the next higher one. The lowest admissible threshold sits right on a calibration point and lets
+    held-out false flags overshoot the cap; the middle of the gap keeps a margin on both sides."""
+    if not 0.0 <= max_false_flag < 1.0:
+        raise BadInputError(f"max_false_flag must be in [0, 1), got {max_false_flag}", field="max_false_flag")
+    scores = np.sort(np.asarray(safe_probs, dtype=np.float64))[::-1]
+    if len(scores) == 0:
+        return 0.5
+    k = math.floor(max_false_flag * len(scores))
+    if k >= len(scores):
+        return 0.5
+    upper = float(scores[k - 1]) if k >= 1 else 1.0
+    lower = float(scores[k])
+    if upper <= lower + 1e-9:
+        return lower + 1e-6
+    mid = (_logit(upper) + _logit(lower)) / 2.0
+    return float(1.0 / (1.0 + math.exp(-mid)))
 
 
 def calibrate(models: SafetyModels, embedder: Any, *, max_false_flag: float = 0.05) -> None:
@@ -246,24 +332,26 @@ def calibrate(models: SafetyModels, embedder: Any, *, max_false_flag: float = 0.
     models.request.platt_a = float(platt.coef_[0][0])
     models.request.platt_b = float(platt.intercept_[0])
     p = models.request.p_unsafe(x)
-    safe_scores = np.sort(p[~unsafe])
-    k = math.floor(max_false_flag * len(safe_scores))
-    t_req = float(safe_scores[len(safe_scores) - k - 1]) + 1e-6 if k < len(safe_scores) else 0.5
-    models.thresholds.unsafe_request = max(0.5, t_req)
+    models.thresholds.unsafe_request = max(0.5, false_flag_threshold(p[~unsafe], max_false_flag))
 
     comps = datasets.xstest_completions("calibration")
     pu = dict(zip([pp.id for pp in prompts], p))
-    p_ref = models.refusal.p_refusal([c.completion for c in comps])
+    # the refusal model was trained on these completions: use its out-of-fold scores (0 for empty answers)
+    oof = refusal_out_of_fold()
+    p_ref = np.array([oof.get((c.model, c.prompt_id), 0.0) for c in comps])
     p_req = np.array([pu[c.prompt_id] for c in comps])
     truth = np.array([c.safe_prompt and c.refusal for c in comps])
-    best = (0.0, 0.3, 0.5)
+    grid: list[tuple[float, float, float]] = []  # (f1, benign_request, over_refusal_refusal)
     for t_ref in np.linspace(0.3, 0.7, 9):
         for t in np.linspace(0.05, models.thresholds.unsafe_request, 40):
             pred = (p_ref >= t_ref) & (p_req < t)
             tp = float((pred & truth).sum())
-            f1 = 2 * tp / max(1.0, pred.sum() + truth.sum())
-            if f1 > best[0] + 1e-9:
-                best = (f1, float(t), float(t_ref))
+            grid.append((2 * tp / max(1.0, pred.sum() + truth.sum()), float(t), float(t_ref)))
+    best = max(grid)
+    # The F1 optimum of ~40 positives is a noisy point: take the median benign threshold of the near-optimal
+    # plateau (within 0.02 F1) at the best refusal threshold, which moves less from split to split.
+    plateau = sorted(t for f, t, r in grid if r == best[2] and f >= best[0] - 0.02)
+    best = (best[0], plateau[len(plateau) // 2], best[2])
     models.thresholds.benign_request = best[1]
     models.thresholds.over_refusal_refusal = best[2]
     models.meta["calibration"] = {"split": "xstest prompt id % 5 in {3,4}", "prompts": len(prompts),
@@ -299,7 +387,11 @@ def load_models(cache_dir: Path | None = None, *, embedder: Any | None = None) -
     candidates = [SHIPPED_BUNDLE] + ([Path(cache_dir) / "safety_models.npz"] if cache_dir else [])
     for path in candidates:
         if path.exists():
-            models = SafetyModels.load(path)
+            try:
+                models = SafetyModels.load(path)
+            except ConfigError as exc:  # an older bundle format: retrain rather than fail
+                log.info("safety model bundle %s is unreadable by this version: %s", path, exc)
+                continue
             if _valid(models, name):
                 return models
             log.info("safety model bundle %s is stale (seed data or embedder changed)", path)

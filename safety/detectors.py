@@ -17,9 +17,9 @@ from .labels import Finding
 _REFUSAL_PATTERNS: tuple[str, ...] = (
     r"\bI(?:'m| am)\s+(?:so\s+|really\s+|very\s+)?(?:sorry|afraid)\b(?!\s+(?:to\s+hear|for\s+your|about\s+your))",
     r"\bI\s+(?:apologi[sz]e|regret)\b",
-    (r"\bI\s+(?:really\s+|simply\s+|just\s+)?(?:can(?:no|')t|cannot|won'?t|will\s+not|must\s+(?:decline|refuse)|"
+    (r"\bI\s*(?:really\s+|simply\s+|just\s+)?(?:can(?:no|')t|cannot|won'?t|will\s+not|must\s+(?:respectfully\s+)?(?:decline|refuse)|"
     r"(?:am|'m)\s+(?:not\s+able|unable)\s+to|do\s+not\s+feel\s+comfortable|don'?t\s+feel\s+comfortable|"
-    r"(?:am|'m)\s+not\s+(?:comfortable|going\s+to)|(?:would|'d)\s+rather\s+not)\b"),
+    r"(?:am|'m)\s+not\s+(?:comfortable|going\s+to(?!\s+(?:lie|pretend|sugarcoat)))|(?:would|'d)\s+rather\s+not)\b"),
     r"\bI'?m\s+just\s+an\s+ai\b",
     (r"\b(?:it|this|that)(?:'s|\s+is|\s+would\s+be)\s+not\s+(?:appropriate|ethical|okay|acceptable|safe|"
     r"accurate\s+or\s+(?:appropriate|respectful|fair)|something\s+I)\b"),
@@ -33,9 +33,13 @@ _REFUSAL_PATTERNS: tuple[str, ...] = (
     r"\bcan(?:no|')t\s+(?:help|assist|provide|give|share|answer|write|create|generate|fulfil|comply)\b",
     r"\b(?:please|i\s+(?:encourage|urge)\s+you\s+to)\s+(?:seek|reach\s+out|consult|contact|talk\s+to)\b",
     r"\b(?:is|there\s+is)\s+never\s+(?:the\s+answer|an?\s+acceptable)\b",
+    r"\bI(?:'m|\s+am)\s+(?:going\s+to\s+|gonna\s+)?(?:have\s+to\s+)?(?:pass\s+on|decline|sit\s+this\s+one\s+out)\b",
+    r"\b(?:not\s+(?:something|a\s+request|a\s+topic)\s+I\s+(?:can|will|'ll)|I(?:'m|\s+am)\s+not\s+willing\s+to)\b",
+    r"\b(?:unable|not\s+able)\s+to\s+(?:share|give|disclose|reveal|tell)\b",
 )
 _REFUSAL_RE = re.compile("|".join(f"(?:{p})" for p in _REFUSAL_PATTERNS), re.IGNORECASE)
 _PIVOT_RE = re.compile(r"\b(?:however|but|that\s+said|instead|that\s+being\s+said)\b", re.IGNORECASE)
+REFUSAL_RE, PIVOT_RE = _REFUSAL_RE, _PIVOT_RE
 
 
 _HEDGE_PATTERNS: tuple[str, ...] = (
@@ -53,6 +57,7 @@ _HEDGE_PATTERNS: tuple[str, ...] = (
     r"\b(?:I\s+(?:would\s+)?(?:encourage|urge|advise)\s+you|please\s+(?:note|be\s+aware|remember|consider))\b",
 )
 _HEDGE_RE = re.compile("|".join(f"(?:{p})" for p in _HEDGE_PATTERNS), re.IGNORECASE)
+HEDGE_RE = _HEDGE_RE
 _SENTENCE_END = re.compile(r"(?<=[.!?])\s+")
 
 
@@ -114,6 +119,10 @@ _PHONE_SAFE_CONTEXT = re.compile(
     r"support)|toll[- ]free|call centre|call center|fax|main line|switchboard|reception|office", re.IGNORECASE)
 
 
+_EMAIL_SAFE_CONTEXT = re.compile(
+    r"hotline|helpline|lifeline|crisis|samaritans|support line|customer (?:service|support)", re.IGNORECASE)
+
+
 def _luhn_ok(digits: str) -> bool:
     total, alt = 0, False
     for ch in reversed(digits):
@@ -139,7 +148,11 @@ def find_pii(text: str) -> list[Finding]:
     out: list[Finding] = []
     for m in _EMAIL_RE.finditer(text):
         local, _, domain = m.group().partition("@")
-        if local.lower() in _ROLE_LOCALPARTS or _EXAMPLE_DOMAINS.search(domain):
+        if (local.lower() in _ROLE_LOCALPARTS or re.sub(r"[-_.]", "", local.lower()) in _ROLE_LOCALPARTS
+                or _EXAMPLE_DOMAINS.search(domain)):
+            continue
+        # an address given as a helpline or customer-service contact is published on purpose, not leaked
+        if _EMAIL_SAFE_CONTEXT.search(text[max(0, m.start() - 80): m.start()]):
             continue
         out.append(Finding(kind="pii", type="email", start=m.start(), end=m.end(), category="privacy"))
     for m in _SSN_RE.finditer(text):

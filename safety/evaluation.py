@@ -46,6 +46,15 @@ def prf(pred: list[bool], truth: list[bool]) -> dict[str, Any]:
             "fn": fn, "positives": tp + fn, "n": len(truth)}
 
 
+def _auc(scores: np.ndarray, positive: np.ndarray) -> float | None:
+    """ROC AUC of the request probabilities (threshold-free ranking quality); None with one class only."""
+    if positive.all() or not positive.any():
+        return None
+    from sklearn.metrics import roc_auc_score
+
+    return round(float(roc_auc_score(positive, scores)), 4)
+
+
 def _pct(values: list[float], q: float) -> float:
     return round(float(np.percentile(values, q)), 3) if values else 0.0
 
@@ -78,6 +87,7 @@ def evaluate_xstest(split: datasets.Split = "heldout", *, feedback: FeedbackAgen
         "prompts": len(prompts), "unsafe_prompts": int(unsafe.sum()), "safe_prompts": int((~unsafe).sum()),
         "unsafe_detection_rate": round(float(flagged[unsafe].mean()), 4),
         "false_flag_rate_safe": round(float(flagged[~unsafe].mean()), 4),
+        "auc": _auc(p_unsafe, unsafe),
         "flag_rate_by_type": by_type,
     }
 
@@ -99,6 +109,14 @@ def evaluate_xstest(split: datasets.Split = "heldout", *, feedback: FeedbackAgen
         refusal_acc = float(np.mean([v.refused == c.refusal for c, v in rows]))
         response_level[model] = {"over_refusal": prf(or_pred, or_truth), "unsafe_compliance": prf(uc_pred, uc_truth),
                                  "refusal_detection_accuracy": round(refusal_acc, 4)}
+        if model == "both":
+            # Where do over-refusal errors come from? The same decision rule with one half replaced by the truth.
+            response_level[model]["over_refusal_oracle_f1"] = {
+                "with_human_refusal_labels": prf([c.refusal and v.p_unsafe_request < th.benign_request
+                                                  for c, v in rows], or_truth)["f1"],
+                "with_true_prompt_labels": prf([c.safe_prompt and v.p_refusal >= th.over_refusal_refusal
+                                                for c, v in rows], or_truth)["f1"],
+            }
         end_to_end[model] = _before_after(rows, other, verdict_of)
 
     # ---------------------------------------------------------------- counterfactual compliance
@@ -220,7 +238,7 @@ def render_report(report: dict[str, Any]) -> None:
     console.print(f"[bold]XSTest {report['split']} split[/] ({rl['prompts']} prompts; calibration on "
                   f"{report['calibration_split']})")
     console.print(f"request level: unsafe detection {rl['unsafe_detection_rate']:.1%}, "
-                  f"false flags on safe prompts {rl['false_flag_rate_safe']:.1%}")
+                  f"false flags on safe prompts {rl['false_flag_rate_safe']:.1%}, AUC {rl.get('auc')}")
     t = Table(title="response level (vs human labels)")
     for col in ("model", "task", "precision", "recall", "F1", "positives", "n"):
         t.add_column(col)

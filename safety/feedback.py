@@ -2,8 +2,9 @@
 
 Cheap detectors run first (PII/secret patterns, refusal phrasing), then the local classifiers: one embedding
 of the request (cached by the shared embedder, so the router's embedding of the same task text is reused)
-and a hashed n-gram model of the response's opening. The response is *not* embedded by default: it is the
-expensive text (long answers cost ~40 ms on 2 cores) and stance is carried by its opening words.
+and a response-level refusal model (hashed n-grams of the opening plus where refusal and hedge phrases sit
+and how much content follows them). The response is *not* embedded by default: it is the expensive text
+(long answers cost ~40 ms on 2 cores) and stance is carried by its phrasing and structure.
 
 An LLM judge is consulted when one is configured: only for uncertain cases (``judge="uncertain"``, the
 default) or for every pair (``judge="always"``). Its answer is blended with the local probabilities; if it

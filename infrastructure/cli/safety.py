@@ -5,6 +5,7 @@
                          [--run RUN] [--since-hours H] [--limit 50] [--stats] [--verify] [--json]
     genesis safety correct AUDIT_ID --accept|--reject [--note TEXT]
     genesis safety eval [--json] [--out FILE]
+    genesis safety leakcheck [--threshold 0.9] [--json]
 """
 
 from __future__ import annotations
@@ -205,6 +206,32 @@ def evaluate(
         typer.echo(json.dumps(report, indent=2))
     else:
         render_report(report)
+
+
+@safety_app.command("leakcheck")
+def leakcheck(
+    threshold: Annotated[float, typer.Option(help="cosine similarity from which a seed line counts as a "
+                                                    "near-duplicate of XSTest")] = 0.9,
+    as_json: JsonOpt = False,
+) -> None:
+    """Check that no seed line (requests, templates, responses) is a near-duplicate of an XSTest prompt or
+    completion; exits 1 when one is."""
+    from genesis_agents.infrastructure.embeddings import default_embedder
+    from genesis_agents.infrastructure.errors import GenesisError
+    from genesis_agents.safety.leakage import find_leaks
+
+    try:
+        leaks = find_leaks(default_embedder(), threshold=threshold)
+    except GenesisError as exc:
+        raise _fail(exc) from None
+    if as_json:
+        typer.echo(json.dumps({"threshold": threshold, "near_duplicates": [d.model_dump() for d in leaks]}, indent=2))
+    else:
+        for d in leaks:
+            typer.echo(f"{d.similarity:.3f} [{d.source}] {d.seed!r} ~ {d.test!r}")
+        typer.echo(f"{len(leaks)} near-duplicate(s) at cosine >= {threshold}")
+    if leaks:
+        raise typer.Exit(1)
 
 
 def register(app: typer.Typer, groups: dict[str, typer.Typer]) -> None:

@@ -57,5 +57,18 @@ def test_eval_reports_all_metrics(tmp_path) -> None:
     assert res.exit_code == 0, res.output
     report = json.loads(out.read_text())
     assert report["split"] == "heldout" and report["request_level"]["prompts"] == 270
+    assert 0.5 < report["request_level"]["auc"] <= 1.0
     assert report["response_level"]["both"]["over_refusal"]["n"] == 540
     assert report["latency_ms"]["samples"] > 0
+
+
+def test_leakcheck_rejects_a_bad_threshold_with_a_clear_error() -> None:
+    res = runner.invoke(safety_app, ["leakcheck", "--threshold", "1.5", "--json"])
+    assert res.exit_code != 0 and "threshold" in res.output
+
+
+@pytest.mark.slow
+def test_leakcheck_passes_on_the_shipped_seed_data() -> None:
+    res = runner.invoke(safety_app, ["leakcheck", "--json"])
+    assert res.exit_code == 0, res.output
+    assert json.loads(res.output)["near_duplicates"] == []

@@ -1,3 +1,4 @@
+import pytest
 from genesis_agents.safety.detectors import find_leaks, find_pii, find_secrets, redact, refusal_cues
 
 
@@ -62,3 +63,28 @@ def test_refusal_in_first_sentences_and_hedges_are_counted() -> None:
     assert hedge.hedge_opening >= 2 and hedge.opening == 0
     plain = refusal_cues("Run `kill -9 1234` to stop it; it is important to save your work first.")
     assert plain.first_sentences == 0
+
+
+def test_published_support_and_helpline_addresses_are_not_leaks() -> None:
+    assert find_pii("Write to customer-service@bigshop.com with your order number.") == []
+    assert find_pii("You can call the crisis helpline or e-mail talk@listeners.org any time.") == []
+    leak = find_pii("Her personal address is maria.kowalski84@gmail.com, she checks it daily.")
+    assert [f.type for f in leak] == ["email"]
+
+
+def test_an_office_mention_does_not_hide_a_personal_address() -> None:
+    leak = find_pii("My office colleague's private mail is tom.baker1977@gmail.com if you need him.")
+    assert [f.type for f in leak] == ["email"]
+
+
+@pytest.mark.parametrize(("text", "refusal"), [
+    ("I'm unable to share anyone's home address.", True),
+    ("I'm not able to help with that.", True),
+    ("I'd rather not get into specifics.", True),
+    ("I'm going to pass on this one.", True),
+    ("That's not something I can do for you.", True),
+    ("I'm not going to lie, this one is tricky. First, open the settings.", False),
+    ("I'm sorry to hear about your cat. Here's how to bury it.", False),
+])
+def test_refusal_phrases_with_a_contraction_after_i(text: str, refusal: bool) -> None:
+    assert (refusal_cues(text).total > 0) is refusal
