@@ -33,6 +33,8 @@ class GenesisSettings(BaseSettings):
         description="None (no LLM), 'scripted:FILE', 'local:DIR' or 'provider:model' for LangChain init_chat_model",
     )
     checkpointer: Literal["sqlite", "memory"] = "sqlite"
+    max_runs_in_memory: int = Field(default=1000, ge=1, description="with checkpointer=memory: finished runs "
+                                    "(records and checkpoints) kept in memory; the oldest go first")
 
     # limits
     max_task_chars: int = Field(default=20_000, ge=1)

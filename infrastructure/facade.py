@@ -7,6 +7,7 @@ event loop in a background thread, so they work from plain scripts and from thre
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import threading
 import time
@@ -82,7 +83,8 @@ class Genesis:
         self._memory = memory
         self._memory_lock = threading.Lock()
         self._checkpointer_override = checkpointer
-        self.runs = RunStore(self.settings.path("runs.sqlite") if self.settings.checkpointer == "sqlite" else None)
+        self.runs = RunStore(self.settings.path("runs.sqlite") if self.settings.checkpointer == "sqlite" else None,
+                             max_in_memory=self.settings.max_runs_in_memory)
         self.runtime = Runtime(self)
         self._graphs: dict[int, tuple[Any, Any]] = {}
         self._loop_thread: _LoopThread | None = None
@@ -284,6 +286,10 @@ class Genesis:
         graph = await self._graph()
         snapshot = await graph.aget_state({"configurable": {"thread_id": run_id}})
         if not snapshot.values:
+            with contextlib.suppress(NotFoundError):
+                record = self.runs.get(run_id)
+                if record.result is not None:  # finished in memory: its checkpoints are gone, its result is not
+                    return record.result
             raise NotFoundError(f"no checkpoint for run {run_id!r}", field="run_id",
                                 hint="only runs made with the SQLite checkpointer in this data dir can resume")
         if not snapshot.next:
@@ -310,6 +316,10 @@ class Genesis:
             final = await graph.ainvoke(state, config, durability="sync")
             result = build_result(final, started_at=started)
             self.runs.finish(result)
+            if self.settings.checkpointer == "memory" and self._checkpointer_override is None:
+                # The run reached its end: its in-memory checkpoints can no longer serve a resume (the record
+                # answers that), and kept for every run they grow without bound.
+                await self._graphs[id(asyncio.get_running_loop())][1].adelete_thread(scope.run_id)
             if self._otel is not None:
                 self._otel.export(result.run_id, result.trace)
             if self.settings.record_trajectories:

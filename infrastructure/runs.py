@@ -31,8 +31,9 @@ class RunRecord(BaseModel):
 class RunStore:
     """SQLite-backed (``path``) or in-memory (``path=None``) store of run records. Thread-safe."""
 
-    def __init__(self, path: Path | None) -> None:
+    def __init__(self, path: Path | None, *, max_in_memory: int = 1000) -> None:
         self.path = path
+        self.max_in_memory = max_in_memory
         self._lock = threading.Lock()
         self._mem: dict[str, RunRecord] = {}
         self._db: sqlite3.Connection | None = None
@@ -60,13 +61,19 @@ class RunStore:
             )
 
     def finish(self, result: RunResult) -> None:
+        """Record the result. In memory, the oldest finished runs beyond ``max_in_memory`` are dropped (a
+        long-lived host must not grow without bound)."""
         now = time.time()
         with self._lock:
             if self._db is None:
-                rec = self._mem.get(result.run_id)
+                rec = self._mem.pop(result.run_id, None)
                 created = rec.created_at if rec else now
                 self._mem[result.run_id] = RunRecord(run_id=result.run_id, task=result.task, status=result.status,
                                                      created_at=created, updated_at=now, result=result)
+                over = len(self._mem) - self.max_in_memory
+                evicted = [rid for rid, r in self._mem.items() if r.status != "running"][:max(over, 0)]
+                for rid in evicted:
+                    del self._mem[rid]
                 return
             self._db.execute(
                 "INSERT INTO runs(run_id, task, status, created_at, updated_at, result) VALUES (?,?,?,?,?,?) "

@@ -27,6 +27,12 @@ class ServeSettings(BaseSettings):
     max_kept_runs: int = Field(default=1000, ge=1, description="finished runs kept in memory for GET/events")
     max_events_per_run: int = Field(default=2000, ge=10, description="events buffered per run for replay")
     public_docs: bool = Field(default=True, description="serve /docs and /openapi.json without a key")
+    warm_up: bool = Field(default=True, description="load models (embedder, safety, routing) at start, not on "
+                          "the first request")
+    gc_freeze: bool = Field(default=True, description="after start-up, move every object alive then out of the "
+                            "garbage collector's scans (full collections of the model-laden heap stall requests)")
+    gc_full_threshold: int = Field(default=100, ge=1, description="with gc_freeze: younger collections between "
+                                   "two full ones (Python's default is 10); each full one pauses every request")
     stale_upload_s: float = Field(default=86_400.0, gt=0, description="files uploaded over A2A are removed when "
                                   "their run ends; leftovers of a crashed server older than this go at start")
 

@@ -6,6 +6,9 @@ the same kind of run, cancellable the same way.
 
 from __future__ import annotations
 
+import asyncio
+import gc
+
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -53,6 +56,15 @@ def build_app(genesis: Any, *, settings: ServeSettings | None = None, keys: KeyS
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        if settings.warm_up:
+            await asyncio.to_thread(genesis.warm_up)
+        if settings.gc_freeze:
+            # Models, tokenizers and the framework are hundreds of thousands of long-lived objects; each full
+            # collection rescanned them, stalling every request for 0.4-0.6 s every ~30 s under load.
+            gc.collect()
+            gc.freeze()
+            first, second, _ = gc.get_threshold()
+            gc.set_threshold(first, second, settings.gc_full_threshold)
         yield
         await hub.aclose()
         await a2a.aclose()

@@ -282,3 +282,22 @@ async def test_unpinned_delegation_never_routes_back_to_the_caller(tmp_path: Pat
     assert result.status == "succeeded", result.results[0].error
     assert result.text == "forwarded to echo: echo: echo for me"
     await g.aclose()
+
+
+async def test_in_memory_runs_are_bounded_with_their_checkpoints(tmp_path) -> None:
+    """checkpointer=memory keeps at most max_runs_in_memory finished run records and no finished checkpoints."""
+    from genesis_agents import Genesis
+    from genesis_agents.infrastructure.errors import NotFoundError
+
+    from .helpers import EchoAgent
+
+    g = Genesis(data_dir=tmp_path, checkpointer="memory", memory_backend="inprocess", safety_reviewer="passthrough",
+                max_runs_in_memory=3, load_plugins=False, agents=[EchoAgent()])
+    ids = [(await g.arun(f"hello {i}", agent="echo")).run_id for i in range(5)]
+    assert [r.run_id for r in g.runs.list(limit=10)] == ids[:1:-1]
+    with pytest.raises(NotFoundError):
+        g.runs.get(ids[0])
+    saver = next(iter(g._graphs.values()))[1]
+    assert not saver.storage  # finished runs' checkpoints are dropped at once in memory
+    assert (await g.aresume(ids[-1])).text == "echo: hello 4"  # the record still answers a resume
+    await g.aclose()

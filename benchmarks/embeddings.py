@@ -1,0 +1,107 @@
+"""Throughput of the shared MiniLM embedder: float32 vs bfloat16, bulk vs concurrent single-text callers.
+
+    python benchmarks/embeddings.py [--texts 512] [--threads 1] [--out benchmarks/results/embeddings.json]
+
+For each dtype (bfloat16 only where the CPU computes it natively): texts/s of one bulk ``embed`` call, of
+64 threads each embedding one text at a time (the situation of a server reviewing many requests at once,
+where concurrent callers share forward passes), and of the same single-text calls made one after another
+(the baseline). Vectors are compared with float32's by cosine. Prints and saves JSON.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import threading
+import time
+from pathlib import Path
+
+import numpy as np
+
+HERE = Path(__file__).resolve().parent
+
+
+def texts_for(n: int) -> list[str]:
+    import random
+
+    rng = random.Random(5)
+    people = ["Alice Abara", "Bruno Brandt", "Chiara Castell", "Dmitri Dumont", "Elena Eriksen"]
+    issues = ["a login timeout", "a failed invoice export", "slow dashboards", "a broken CSV import"]
+    return [f"Ticket {i}: {rng.choice(people)} reported {rng.choice(issues)} for customer {rng.randrange(900)}."
+            for i in range(n)]
+
+
+def measure(dtype: str, texts: list[str], reference: np.ndarray | None) -> tuple[dict[str, float], np.ndarray]:
+    from genesis_agents.infrastructure.embeddings import MiniLMEmbedder
+
+    e = MiniLMEmbedder(dtype=dtype, cache_size=0)
+    e.embed(["warm up"])
+    half = len(texts) // 2
+    started = time.perf_counter()
+    bulk = e.embed(texts[:half])
+    bulk_rate = half / (time.perf_counter() - started)
+    singles = texts[half:]
+    lock = threading.Lock()
+    out: dict[str, np.ndarray] = {}
+
+    def worker(k: int) -> None:
+        for text in singles[k::64]:
+            vec = e.embed([text])[0]
+            with lock:
+                out[text] = vec
+
+    threads = [threading.Thread(target=worker, args=(k,)) for k in range(64)]
+    started = time.perf_counter()
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    concurrent_rate = len(singles) / (time.perf_counter() - started)
+    sample = singles[: min(100, len(singles))]
+    started = time.perf_counter()
+    for text in sample:
+        e.embed([text])
+    sequential_rate = len(sample) / (time.perf_counter() - started)
+    vectors = np.concatenate([bulk, np.stack([out[t] for t in singles])])
+    row = {"bulk_texts_per_s": round(bulk_rate, 1), "concurrent_single_texts_per_s": round(concurrent_rate, 1),
+           "sequential_single_texts_per_s": round(sequential_rate, 1)}
+    if reference is not None:
+        cos = (vectors * reference).sum(1)
+        row.update(min_cosine_to_float32=round(float(cos.min()), 6), mean_cosine_to_float32=round(float(cos.mean()), 6))
+    return row, vectors
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--texts", type=int, default=512)
+    ap.add_argument("--threads", type=int, default=1, help="torch intra-op threads")
+    ap.add_argument("--out", type=Path, default=HERE / "results" / "embeddings.json")
+    args = ap.parse_args()
+    if not 64 <= args.texts <= 100_000:
+        ap.error("--texts must be within 64..100000")
+    import torch
+
+    from genesis_agents.infrastructure.embeddings import resolve_dtype
+
+    torch.set_num_threads(args.threads)
+    texts = texts_for(args.texts)
+    results: dict[str, dict[str, float]] = {}
+    reference = None
+    for dtype in ["float32"] + (["bfloat16"] if resolve_dtype("auto") == "bfloat16" else []):
+        results[dtype], vectors = measure(dtype, texts, reference)
+        reference = vectors if reference is None else reference
+    report = {"benchmark": "embeddings", "texts": args.texts, "torch_threads": args.threads, "cpus": os.cpu_count(),
+              "python": platform.python_version(), "auto_dtype": resolve_dtype("auto"), "results": results,
+              "load_avg_1m_at_end": round(os.getloadavg()[0], 2),
+              "measured_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())}
+    print(json.dumps(report, indent=2))
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    args.out.write_text(json.dumps(report, indent=2) + "\n")
+    print(f"saved {args.out}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
