@@ -182,7 +182,7 @@ def main() -> int:
                     help="closed-loop (saturation) scenarios, comma-separated, or 'none'")
     ap.add_argument("--paced", default="a2a_send",
                     help="scenarios also run paced at --rate with --requests per client, or 'none'")
-    ap.add_argument("--rate", type=float, default=40.0, help="offered requests/s of the paced runs, all clients")
+    ap.add_argument("--rate", type=float, default=25.0, help="offered requests/s of the paced runs, all clients")
     ap.add_argument("--out", type=Path, default=HERE / "results" / "a2a_load.json")
     ap.add_argument("--safety", choices=["waltzrl", "passthrough"], default="waltzrl",
                     help="safety reviewer of the served host (waltzrl is the product default)")
