@@ -83,6 +83,7 @@ class Genesis:
         self._memory = memory
         self._memory_lock = threading.Lock()
         self._checkpointer_override = checkpointer
+        self._finished_threads: list[str] = []
         self.runs = RunStore(self.settings.path("runs.sqlite") if self.settings.checkpointer == "sqlite" else None,
                              max_in_memory=self.settings.max_runs_in_memory)
         self.runtime = Runtime(self)
@@ -300,6 +301,20 @@ class Genesis:
         scope = self._open(Task.model_validate(snapshot.values["task"]), run_id)
         return await self._finish(scope, None)
 
+    def _drop_checkpoints(self, saver: Any, run_id: str) -> None:
+        """A finished run's in-memory checkpoints can no longer serve a resume (its record answers that), and
+        kept for every run they grow without bound. ``InMemorySaver.delete_thread`` scans every stored write
+        per call (quadratic with many runs in flight), so finished threads are dropped in batches, one scan each."""
+        self._finished_threads.append(run_id)
+        if len(self._finished_threads) < min(256, self.settings.max_runs_in_memory):
+            return
+        gone, self._finished_threads = set(self._finished_threads), []
+        for thread in gone:
+            saver.storage.pop(thread, None)
+        for table in (saver.writes, saver.blobs):
+            for key in [k for k in table if k[0] in gone]:
+                del table[key]
+
     def _open(self, task: Task, run_id: str | None) -> Any:
         scope = self.runtime.new_scope(run_id or new_id("run_"), task)
         self.runs.start(scope.run_id, task)
@@ -317,9 +332,7 @@ class Genesis:
             result = build_result(final, started_at=started)
             self.runs.finish(result)
             if self.settings.checkpointer == "memory" and self._checkpointer_override is None:
-                # The run reached its end: its in-memory checkpoints can no longer serve a resume (the record
-                # answers that), and kept for every run they grow without bound.
-                await self._graphs[id(asyncio.get_running_loop())][1].adelete_thread(scope.run_id)
+                self._drop_checkpoints(self._graphs[id(asyncio.get_running_loop())][1], scope.run_id)
             if self._otel is not None:
                 self._otel.export(result.run_id, result.trace)
             if self.settings.record_trajectories:
