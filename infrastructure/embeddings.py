@@ -81,17 +81,21 @@ class MiniLMEmbedder:
         # waiting callers runs the next pass over up to ``batch_size`` of them, smallest requests first.
         self._cv = threading.Condition()
         self._busy = False
-        self._pending: dict[int, dict[str, Future[np.ndarray]]] = {}  # request size -> queued texts, in order
+        # request size -> token length -> queued texts (in order) with their token ids
+        self._pending: dict[int, dict[int, dict[str, list[int]]]] = {}
         self._queued: dict[str, Future[np.ndarray]] = {}  # every queued text
         self._inflight: dict[str, Future[np.ndarray]] = {}
 
-    def _encode(self, texts: list[str]) -> np.ndarray:
+    def _tokens(self, texts: list[str]) -> list[list[int]]:
+        return list(self.tokenizer(texts, truncation=True, max_length=self.max_length)["input_ids"])
+
+    def _encode(self, texts: list[str], ids: list[list[int]] | None = None) -> np.ndarray:
         """Forward passes over texts of equal token length only: no padding, so a text's vector does not
         depend on which other texts share its batch (in bfloat16 padding shifts values by up to 1e-3, which
         made verdicts near a threshold depend on what else was being embedded at the time)."""
         torch = self._torch
         out = np.zeros((len(texts), self.dim), np.float32)
-        ids = self.tokenizer(texts, truncation=True, max_length=self.max_length)["input_ids"]
+        ids = ids if ids is not None else self._tokens(texts)
         by_length: dict[int, list[int]] = {}
         for index, row in enumerate(ids):
             by_length.setdefault(len(row), []).append(index)
@@ -114,6 +118,8 @@ class MiniLMEmbedder:
         waits: dict[str, Future[np.ndarray]] = {}
         with self._cv:
             missing = [t for t in dict.fromkeys(texts) if t not in self._cache]
+        tokens = dict(zip(missing, self._tokens(missing))) if missing else {}
+        with self._cv:
             for t in dict.fromkeys(texts):
                 if t in self._cache:
                     found[t] = self._cache[t]
@@ -122,7 +128,8 @@ class MiniLMEmbedder:
                 fut = self._queued.get(t) or self._inflight.get(t)
                 if fut is None:
                     fut = self._queued[t] = Future()
-                    self._pending.setdefault(len(missing), {})[t] = fut
+                    ids = tokens[t] if t in tokens else self._tokens([t])[0]
+                    self._pending.setdefault(len(missing), {}).setdefault(len(ids), {})[t] = ids
                 waits[t] = fut
         while not all(f.done() for f in waits.values()):
             with self._cv:
@@ -132,34 +139,42 @@ class MiniLMEmbedder:
                     continue
                 self._busy = True
                 batch = self._next_batch()
-                self._inflight = batch
-            self._run_pass(batch)
+                futures = {t: self._queued.pop(t) for t in batch}
+                self._inflight = futures
+            self._run_pass(batch, futures)
         found.update((t, f.result()) for t, f in waits.items())
         return np.stack([found[t] for t in texts])
 
-    def _next_batch(self) -> dict[str, Future[np.ndarray]]:
-        """Up to ``batch_size`` queued texts, those of the smallest requests first (call with the lock held)."""
-        batch: dict[str, Future[np.ndarray]] = {}
+    def _next_batch(self) -> dict[str, list[int]]:
+        """Up to ``batch_size`` queued texts (with their token ids): the smallest requests first and, within
+        a request size, the fullest token length first, so passes stay few and padding-free (call with the
+        lock held)."""
+        batch: dict[str, list[int]] = {}
         for size in sorted(self._pending):
-            bucket = self._pending[size]
-            while bucket and len(batch) < self.batch_size:
-                text = next(iter(bucket))
-                batch[text] = bucket.pop(text)
-                del self._queued[text]
-            if not bucket:
+            by_length = self._pending[size]
+            for length in sorted(by_length, key=lambda n: -len(by_length[n])):
+                group = by_length[length]
+                while group and len(batch) < self.batch_size:
+                    text = next(iter(group))
+                    batch[text] = group.pop(text)
+                if not group:
+                    del by_length[length]
+                if len(batch) >= self.batch_size:
+                    break
+            if not by_length:
                 del self._pending[size]
             if len(batch) >= self.batch_size:
                 break
         return batch
 
-    def _run_pass(self, batch: dict[str, Future[np.ndarray]]) -> None:
+    def _run_pass(self, batch: dict[str, list[int]], futures: dict[str, Future[np.ndarray]]) -> None:
         """Encode one batch and hand every caller waiting on it its vector (or the error)."""
         todo = list(batch)
         try:
-            vectors = self._encode(todo)
+            vectors = self._encode(todo, [batch[t] for t in todo])
         except BaseException as exc:
             with self._cv:
-                for fut in batch.values():
+                for fut in futures.values():
                     fut.set_exception(exc)
                 self._busy, self._inflight = False, {}
                 self._cv.notify_all()
@@ -169,7 +184,7 @@ class MiniLMEmbedder:
                 self._cache[text] = vec
                 if len(self._cache) > self._cache_size:
                     self._cache.popitem(last=False)
-                batch[text].set_result(vec)
+                futures[text].set_result(vec)
             self._busy, self._inflight = False, {}
             self._cv.notify_all()
 

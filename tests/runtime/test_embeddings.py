@@ -21,9 +21,9 @@ def test_concurrent_single_calls_are_batched_and_correct(embedder: MiniLMEmbedde
     passes: list[int] = []
     encode = embedder._encode
 
-    def counting(batch: list[str]) -> np.ndarray:
+    def counting(batch: list[str], ids: list[list[int]] | None = None) -> np.ndarray:
         passes.append(len(batch))
-        return encode(batch)
+        return encode(batch, ids)
 
     embedder._encode = counting  # type: ignore[method-assign]
     results: dict[str, np.ndarray] = {}
@@ -58,7 +58,7 @@ def test_cached_and_repeated_texts(embedder: MiniLMEmbedder) -> None:
 
 
 def test_encode_error_reaches_every_waiting_caller(embedder: MiniLMEmbedder) -> None:
-    def broken(batch: list[str]) -> np.ndarray:
+    def broken(batch: list[str], ids: list[list[int]] | None = None) -> np.ndarray:
         raise RuntimeError("model failed")
 
     embedder._encode = broken  # type: ignore[method-assign]
@@ -92,10 +92,10 @@ def test_small_requests_overtake_a_bulk_request(embedder: MiniLMEmbedder) -> Non
     encode = embedder._encode
     started = threading.Event()
 
-    def recording(batch: list[str]) -> np.ndarray:
+    def recording(batch: list[str], ids: list[list[int]] | None = None) -> np.ndarray:
         order.append(batch)
         started.set()
-        return encode(batch)
+        return encode(batch, ids)
 
     embedder._encode = recording  # type: ignore[method-assign]
     try:
@@ -120,3 +120,25 @@ def test_a_vector_does_not_depend_on_its_batch_mates(dtype: str) -> None:
     mates = e.embed(["a much longer text that would force padding of the first one in a padded batch", text,
                      "short"])[1]
     assert np.array_equal(alone, mates)
+
+
+def test_bulk_passes_group_equal_token_lengths(embedder: MiniLMEmbedder) -> None:
+    words = ["cat", "dog", "sun", "car", "red", "big", "old", "new", "hot", "cold"]
+    texts = [" ".join(words[(i * 7 + j * 3) % 10] for j in range(n)) + f" {words[i % 10]} {words[(i // 10) % 10]}"
+             for n in (2, 4, 6) for i in range(32)]
+    texts = list(dict.fromkeys(texts))
+    lengths_per_pass: list[set[int]] = []
+    encode = embedder._encode
+
+    def recording(batch: list[str], ids: list[list[int]] | None = None) -> np.ndarray:
+        assert ids is not None
+        lengths_per_pass.append({len(row) for row in ids})
+        return encode(batch, ids)
+
+    embedder._encode = recording  # type: ignore[method-assign]
+    try:
+        embedder.embed(texts)
+    finally:
+        del embedder._encode
+    assert len(lengths_per_pass) == -(-len(texts) // embedder.batch_size)
+    assert sum(len(p) for p in lengths_per_pass) <= len(lengths_per_pass) + 3  # passes are (nearly) one length
