@@ -320,11 +320,14 @@ class HybridMemory(SyncHelpers):
         """A second thread for ingest-time embedding, with the torch thread count of the memory's I/O thread
         (torch's intra-op setting is per thread)."""
         if self._prefetch is None:
-            threads = self._io.submit(_torch_threads).result()
-            self._prefetch = concurrent.futures.ThreadPoolExecutor(
-                max_workers=1, thread_name_prefix="genesis-memory-embed",
-                initializer=_set_torch_threads, initargs=(threads,))
+            self._prefetch = self._helper_pool("genesis-memory-embed", 1)
         return self._prefetch
+
+    def _helper_pool(self, name: str, workers: int) -> concurrent.futures.ThreadPoolExecutor:
+        """Threads that embed with the torch thread count of the memory's I/O thread."""
+        threads = self._io.submit(_torch_threads).result()
+        return concurrent.futures.ThreadPoolExecutor(max_workers=workers, thread_name_prefix=name,
+                                                     initializer=_set_torch_threads, initargs=(threads,))
 
     def _remember_batch(self, items: list[MemoryItem], triples: list[list[Triple]],
                         dedup: bool = True, known_vectors: dict[str, np.ndarray] | None = None) -> list[MemoryItem]:
@@ -653,11 +656,8 @@ class HybridMemory(SyncHelpers):
         return max(k * 4, self.config.candidate_depth)
 
     def _query_pool(self) -> concurrent.futures.ThreadPoolExecutor:
-        if self._queries is None:
-            threads = self._io.submit(_torch_threads).result()
-            self._queries = concurrent.futures.ThreadPoolExecutor(
-                max_workers=2, thread_name_prefix="genesis-memory-query",
-                initializer=_set_torch_threads, initargs=(threads,))
+        if self._queries is None:  # the query embedding and the keyword signal, side by side
+            self._queries = self._helper_pool("genesis-memory-query", 2)
         return self._queries
 
     def _recall(self, query: str, k: int, ns: str, mode: str, wanted: dict[str, Any],
