@@ -87,6 +87,7 @@ class ChromaVectorStore:
         if not ids:
             return
         col = self._collection(namespace, kind)
+        assert col is not None  # created when missing
         try:
             for start in range(0, len(ids), 1000):
                 end = start + 1000
@@ -97,6 +98,7 @@ class ChromaVectorStore:
 
     def update_metadata(self, namespace: str, ids: Sequence[str], metadatas: Sequence[dict[str, Any]]) -> None:
         col = self._collection(namespace)
+        assert col is not None  # created when missing
         try:
             col.update(ids=list(ids), metadatas=list(metadatas))
         except Exception as exc:
