@@ -8,6 +8,8 @@ BM25 for keyword, character-trigram cosine for vector, and a weighted walk over 
 
 from __future__ import annotations
 
+import heapq
+
 import math
 import threading
 import time
@@ -55,6 +57,7 @@ class _Namespace:
         self.edges: dict[str, list[int]] = {}  # entity key -> indices into triples
         self.names: dict[str, str] = {}  # entity key -> display name
         self.mentioned_by: dict[str, set[str]] = {}  # entity key -> item ids
+        self.expiries: list[tuple[float, str]] = []  # heap of (expires_at, item id): purging never scans items
 
 
 class InProcessMemory(SyncHelpers):
@@ -99,8 +102,11 @@ class InProcessMemory(SyncHelpers):
 
     def _purge_expired(self, space: _Namespace) -> None:
         now = time.time()
-        for item_id in [i for i, it in space.items.items() if is_expired(it, now)]:
-            self._drop(space, item_id)
+        while space.expiries and space.expiries[0][0] <= now:
+            _, item_id = heapq.heappop(space.expiries)
+            item = space.items.get(item_id)
+            if item is not None and is_expired(item, now):  # (an entry may be stale: the id was rewritten)
+                self._drop(space, item_id)
 
     def _add_edge(self, space: _Namespace, triple: Triple, item_id: str | None) -> Triple:
         subject = check_name(triple.subject, "subject", self.limits)
@@ -164,6 +170,8 @@ class InProcessMemory(SyncHelpers):
                 self._drop(space, item.id)
                 self._rebuild_edges(space, [t for t in space.triples if t.properties.get("item_id") != item.id])
             space.items[item.id] = item
+            if item.expires_at is not None:
+                heapq.heappush(space.expiries, (item.expires_at, item.id))
             space.words[item.id] = words
             space.grams[item.id] = trigrams(item.text)
             space.by_text[words] = item.id
