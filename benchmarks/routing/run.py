@@ -201,26 +201,21 @@ def main() -> int:
     g, p, lat = run_baseline(NearestCard(cards, thr), rows, {})
     results["systems"]["baseline_threshold"] = {**metrics(g, p, lat), "threshold": round(thr, 2)}
 
-    g, p, lat, misses_alt, ranked = run_router(router, alt_cards, rows, alt_map)
-    results["systems"]["halo_alt_cards"] = metrics(g, p, lat, ranked)
-    results["halo_alt_misses"] = misses_alt
-    results["halo_alt_calibration"] = calibration_quality(CONFIDENCE[alt_cards[0].name])
-    g, p, lat = run_baseline(NearestCard(alt_cards), rows, alt_map)
-    results["systems"]["baseline_nearest_alt_cards"] = metrics(g, p, lat)
-    g, p, lat = run_baseline(NearestCard(alt_cards, thr), rows, alt_map)
-    results["systems"]["baseline_threshold_alt_cards"] = metrics(g, p, lat)
+    def other_card_set(tag: str, set_cards: list[AgentCard], label_map: dict[str, str]) -> None:
+        """The same requests over another card set: HALO and both baselines."""
+        g, p, lat, misses, ranked = run_router(router, set_cards, rows, label_map)
+        results["systems"][f"halo_{tag}_cards"] = metrics(g, p, lat, ranked)
+        results[f"halo_{tag}_misses"] = misses
+        results[f"halo_{tag}_calibration"] = calibration_quality(CONFIDENCE[set_cards[0].name])
+        g, p, lat = run_baseline(NearestCard(set_cards), rows, label_map)
+        results["systems"][f"baseline_nearest_{tag}_cards"] = metrics(g, p, lat)
+        g, p, lat = run_baseline(NearestCard(set_cards, thr), rows, label_map)
+        results["systems"][f"baseline_threshold_{tag}_cards"] = metrics(g, p, lat)
 
+    other_card_set("alt", alt_cards, alt_map)
     if args.unseen:
-        un_cards = bench_data.cards("cards_unseen.yaml")
-        un_map = bench_data.alt_label_map("cards_unseen_map.json")
-        g, p, lat, misses_un, ranked = run_router(router, un_cards, rows, un_map)
-        results["systems"]["halo_unseen_cards"] = metrics(g, p, lat, ranked)
-        results["halo_unseen_misses"] = misses_un
-        results["halo_unseen_calibration"] = calibration_quality(CONFIDENCE[un_cards[0].name])
-        g, p, lat = run_baseline(NearestCard(un_cards), rows, un_map)
-        results["systems"]["baseline_nearest_unseen_cards"] = metrics(g, p, lat)
-        g, p, lat = run_baseline(NearestCard(un_cards, thr), rows, un_map)
-        results["systems"]["baseline_threshold_unseen_cards"] = metrics(g, p, lat)
+        other_card_set("unseen", bench_data.cards("cards_unseen.yaml"),
+                       bench_data.alt_label_map("cards_unseen_map.json"))
 
     h, b = results["systems"]["halo"], results["systems"]["baseline_nearest"]
     bt = results["systems"]["baseline_threshold"]

@@ -195,23 +195,17 @@ class GraphStore:
         """(entity key, item id) for items mentioning ``keys``."""
         if not keys:
             return []
-        rows = self._read_ids(
+        cut = len(ns) + 1
+        return [(entity[cut:], item) for entity, item in self._read_id_rows(
             "MATCH (i:Item)-[:MENTIONS]->(e:Entity) WHERE e.id IN $ids RETURN e.id AS e, i.item AS item",
-            [node_id(ns, k) for k in keys],
-        )
-        return [(strip_ns(ns, r["e"]), r["item"]) for r in rows]
+            [node_id(ns, k) for k in keys])]
 
     def top_mentioning_items(self, ns: str, weights: dict[str, float], limit: int) -> list[tuple[str, float]]:
         """Items scored by the summed weights of the entities (key -> weight) they mention, best ``limit``
         first. (Summing here beats an UNWIND join in the store: 8 ms vs 26 ms for 3 800 mentions.)"""
-        if not weights:
-            return []
-        cut = len(ns) + 1
         scores: dict[str, float] = {}
-        for entity, item in self._read_id_rows(
-                "MATCH (i:Item)-[:MENTIONS]->(e:Entity) WHERE e.id IN $ids RETURN e.id AS e, i.item AS item",
-                [node_id(ns, k) for k in weights]):
-            scores[item] = scores.get(item, 0.0) + weights[entity[cut:]]
+        for entity, item in self.mentioning_items(ns, list(weights)):
+            scores[item] = scores.get(item, 0.0) + weights[entity]
         return sorted(scores.items(), key=lambda p: (-p[1], p[0]))[:limit]
 
     def item_entities(self, ns: str, item_ids: Sequence[str]) -> list[tuple[str, str]]:
