@@ -440,7 +440,7 @@ class HybridMemory(SyncHelpers):
         new_ids = [it.id for it in new_items]
         seq = self.catalog.journal_begin("upsert", ns, {"ids": new_ids}, new_items) if new_items else None
         try:
-            self.graph.write(ns, entities=graph_entities, items=new_ids + [m for m in merged_targets],
+            self.graph.write(ns, entities=graph_entities, items=list(merged_targets), new_items=new_ids,
                              mentions=mentions, relations=relations)
             if seq is not None:
                 self.catalog.journal_stage(seq, "graph")

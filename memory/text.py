@@ -23,6 +23,8 @@ STOPWORDS = frozenset(
 
 def normalise(text: str) -> str:
     """Lower-case, accents folded, whitespace collapsed: the key used to compare names and words."""
+    if text.isascii():  # nothing to fold (NFKD leaves ASCII as it is); most text takes this path
+        return " ".join(text.lower().split())
     folded = unicodedata.normalize("NFKD", text)
     folded = "".join(ch for ch in folded if not unicodedata.combining(ch))
     return " ".join(folded.lower().split())
@@ -108,8 +110,11 @@ class BM25Index:
         return sorted(scores.items(), key=lambda kv: (-kv[1], kv[0]))
 
 
+@functools.lru_cache(maxsize=65536)
 def entity_key(name: str) -> str:
-    """The identity of an entity: its name normalised and reduced to words ('ACME Corp.' -> 'acme corp')."""
+    """The identity of an entity: its name normalised and reduced to words ('ACME Corp.' -> 'acme corp').
+
+    Cached: extraction asks for the same few thousand names' keys dozens of times per item."""
     words = _WORD.findall(normalise(name))
     return " ".join(words) if words else normalise(name)
 
