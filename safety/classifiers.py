@@ -1,8 +1,10 @@
 """The feedback agent's local classifiers, trained on the project's seed data and calibrated on XSTest.
 
-- ``RequestModel``: is a request harmful, and in which category. An RBF-kernel SVM on MiniLM embeddings
-  (harmful vs benign; the kernel separates "kill a process" from "kill a person" far better than a linear
-  model on the same vectors) with Platt scaling fitted on the XSTest calibration split, plus a linear
+- ``RequestModel``: is a request harmful, and in which category. An RBF-kernel SVM on the MiniLM embedding
+  with the request's lexical cues appended (``request_features``: who the target is, game/fiction setting,
+  definition/history/how-to form, evasion and praise markers; the kernel separates "kill a process" from
+  "kill a person" far better than a linear model on the same vectors), a logistic stacker over the SVM's
+  decision value and the same cues, Platt scaling fitted on the XSTest calibration split, plus a linear
   softmax over the harm categories.
 - ``RefusalModel``: does a response refuse (fully or partly). Logistic regression on hashed word n-grams of
   the response's opening, refusal-phrase counts, and response-level features (``response_features``: where
@@ -32,16 +34,25 @@ from ..infrastructure.errors import BadInputError, ConfigError
 from . import datasets
 from .detectors import refusal_cues
 from .labels import HARM_CATEGORIES
+from .request_features import FEATURE_NAMES as REQUEST_FEATURE_NAMES
+from .request_features import cues_fingerprint, request_features
 from .response_features import response_features
 
 log = logging.getLogger(__name__)
 
-BUNDLE_VERSION = 2
+BUNDLE_VERSION = 3
 SHIPPED_BUNDLE = datasets.DATA_DIR / "models" / "safety_models.npz"
 _HASH_FEATURES = 2**18
 _OPENING_CHARS = 300
 _REQUEST_GAMMA = 3.0
 """RBF width: chosen on the calibration split among 2, 3, 4, 6 (AUC 0.958, 0.960, 0.956, 0.937)."""
+_LEX_ALPHA = 0.2
+"""Scale of the 0/1 lexical cues appended to the unit-norm embedding: one differing cue adds 0.04 to a squared
+distance that is typically 0.5-1.5, so cues shift neighbourhoods without overriding meaning. Chosen on the
+calibration split among 0, 0.1, 0.15, 0.2, 0.3."""
+_STACK_C = 0.1
+"""Inverse regularisation of the stacker (SVM decision value + cues): strong, so no single cue can flip a
+confident SVM decision."""
 _CALIBRATION_WEIGHT = 1.0
 """Sample weight of an XSTest calibration completion relative to a seed response when training the refusal
 model."""
@@ -74,9 +85,10 @@ def _sigmoid(x: np.ndarray) -> np.ndarray:
 
 @dataclass
 class RequestModel:
-    """Harmful-request probability and harm category from a request's unit-norm embedding."""
+    """Harmful-request probability and harm category from a request's unit-norm embedding and its text (for
+    the lexical cues)."""
 
-    support: np.ndarray  # (n_sv, dim) float32
+    support: np.ndarray  # (n_sv, dim + n_cues) float32: embedding followed by lex_alpha * cues
     dual: np.ndarray  # (n_sv,) float32
     intercept: float
     gamma: float
@@ -85,15 +97,34 @@ class RequestModel:
     cat_w: np.ndarray  # (n_cat, dim)
     cat_b: np.ndarray  # (n_cat,)
     categories: tuple[str, ...] = HARM_CATEGORIES
+    lex_alpha: float = _LEX_ALPHA
+    stack_w: np.ndarray = field(default_factory=lambda: np.zeros(0, np.float32))  # (1 + n_cues,)
+    stack_b: float = 0.0
+    _sv_sq: np.ndarray | None = field(default=None, repr=False)
 
-    def decision(self, x: np.ndarray) -> np.ndarray:
-        """SVM decision values (positive = harmful). ``x`` is (n, dim) and unit-norm, so the squared
-        distance to each support vector is ``2 - 2 x.sv``."""
-        sq = np.clip(2.0 - 2.0 * (x @ self.support.T), 0.0, None)
+    def _cues(self, x: np.ndarray, texts: Sequence[str]) -> np.ndarray:
+        if len(texts) != len(x):
+            raise BadInputError(f"got {len(x)} embeddings but {len(texts)} request texts", field="texts",
+                                hint="pass the request texts the embeddings were computed from")
+        return request_features(texts)
+
+    def svm_decision(self, z: np.ndarray) -> np.ndarray:
+        """SVM decision values (positive = harmful) for augmented inputs ``[x, lex_alpha * cues]``."""
+        if self._sv_sq is None:
+            self._sv_sq = (self.support.astype(np.float64) ** 2).sum(axis=1).astype(np.float32)
+        sq = np.clip((z * z).sum(axis=1, keepdims=True) + self._sv_sq[None, :] - 2.0 * (z @ self.support.T),
+                     0.0, None)
         return np.exp(-self.gamma * sq) @ self.dual + self.intercept
 
-    def p_unsafe(self, x: np.ndarray) -> np.ndarray:
-        return _sigmoid(self.platt_a * self.decision(x) + self.platt_b)
+    def decision(self, x: np.ndarray, texts: Sequence[str]) -> np.ndarray:
+        """Stacked decision value (positive = harmful): the SVM's value on the embedding plus cues, combined
+        with the cues by the logistic stacker. ``x`` is (n, dim) and unit-norm; ``texts`` the requests."""
+        cues = self._cues(x, texts)
+        dec = self.svm_decision(np.hstack([x, self.lex_alpha * cues]).astype(np.float32))
+        return self.stack_w[0] * dec + cues @ self.stack_w[1:] + self.stack_b
+
+    def p_unsafe(self, x: np.ndarray, texts: Sequence[str]) -> np.ndarray:
+        return _sigmoid(self.platt_a * self.decision(x, texts) + self.platt_b)
 
     def category(self, x: np.ndarray) -> list[tuple[str, float]]:
         """Most likely harm category and its share among the harm categories."""
@@ -168,11 +199,13 @@ class SafetyModels:
             support=self.request.support.astype(np.float16), dual=self.request.dual, cat_w=self.request.cat_w,
             cat_b=self.request.cat_b,
             req_scalars=np.array([self.request.intercept, self.request.gamma, self.request.platt_a,
-                                  self.request.platt_b], np.float64),
+                                  self.request.platt_b, self.request.lex_alpha, self.request.stack_b], np.float64),
+            stack_w=self.request.stack_w.astype(np.float32),
             ref_idx=self.refusal.idx, ref_val=self.refusal.val, ref_cue_w=self.refusal.cue_w,
             ref_intercept=np.array([self.refusal.intercept]),
             meta=np.array(json.dumps({**self.meta, "thresholds": self.thresholds.__dict__,
-                                      "categories": list(self.request.categories)})),
+                                      "categories": list(self.request.categories),
+                                      "request_features": list(REQUEST_FEATURE_NAMES)})),
         )
         tmp.replace(path)
         return path
@@ -183,8 +216,12 @@ class SafetyModels:
             z = np.load(path, allow_pickle=False)
             meta = json.loads(str(z["meta"]))
             s = z["req_scalars"]
-            req = RequestModel(z["support"].astype(np.float32), z["dual"], float(s[0]), float(s[1]), float(s[2]), float(s[3]),
-                               z["cat_w"], z["cat_b"], tuple(meta.pop("categories")))
+            if meta.pop("request_features", None) != list(REQUEST_FEATURE_NAMES):
+                raise ValueError(f"request cues differ from this version's {list(REQUEST_FEATURE_NAMES)} (bundle "
+                                 f"version {meta.get('version')}; rebuild it)")
+            req = RequestModel(z["support"].astype(np.float32), z["dual"], float(s[0]), float(s[1]), float(s[2]),
+                               float(s[3]), z["cat_w"], z["cat_b"], tuple(meta.pop("categories")),
+                               lex_alpha=float(s[4]), stack_w=z["stack_w"].astype(np.float64), stack_b=float(s[5]))
             ref = RefusalModel(z["ref_idx"], z["ref_val"], z["ref_cue_w"], float(z["ref_intercept"][0]))
             if len(ref.cue_w) != N_DENSE_FEATURES:
                 raise ValueError(f"refusal model has {len(ref.cue_w)} dense weights, this version computes "
@@ -212,7 +249,21 @@ def train_request_model(embedder: Any) -> RequestModel:
     data = [r for r, k in zip(data, keep) if k]
     x = x[keep]
     y = np.array([r.category != "benign" for r in data])
-    svm = SVC(C=4.0, kernel="rbf", gamma=_REQUEST_GAMMA, class_weight="balanced").fit(x, y)
+    cues = request_features([r.text for r in data])
+    z = np.hstack([x, _LEX_ALPHA * cues])
+
+    def fit_svm(rows: np.ndarray) -> SVC:
+        return SVC(C=4.0, kernel="rbf", gamma=_REQUEST_GAMMA, class_weight="balanced").fit(z[rows], y[rows])
+
+    # The stacker learns how far to trust the SVM against the cues from out-of-fold SVM values (the SVM's
+    # values on its own training rows are overconfident). Fixed random folds: reproducible bundles.
+    fold = np.random.default_rng(20251121).integers(0, 5, len(y))
+    oof = np.zeros(len(y))
+    for f in range(5):
+        oof[fold == f] = fit_svm(fold != f).decision_function(z[fold == f])
+    stacker = LogisticRegression(C=_STACK_C, max_iter=2000, class_weight="balanced").fit(
+        np.hstack([oof[:, None], cues]), y)
+    svm = fit_svm(np.ones(len(y), bool))
     sign = 1.0 if svm.classes_[1] else -1.0  # decision_function > 0 means classes_[1]
     harmful = [r.category != "benign" for r in data]
     cats = np.array([r.category for r, h in zip(data, harmful) if h])
@@ -223,7 +274,8 @@ def train_request_model(embedder: Any) -> RequestModel:
     return RequestModel(
         support=svm.support_vectors_.astype(np.float32), dual=(sign * svm.dual_coef_[0]).astype(np.float32),
         intercept=float(sign * svm.intercept_[0]), gamma=float(svm._gamma), platt_a=1.0, platt_b=0.0,
-        cat_w=cat_w, cat_b=cat_b,
+        cat_w=cat_w, cat_b=cat_b, lex_alpha=_LEX_ALPHA, stack_w=stacker.coef_[0].astype(np.float64),
+        stack_b=float(stacker.intercept_[0]),
     )
 
 
@@ -325,13 +377,14 @@ def calibrate(models: SafetyModels, embedder: Any, *, max_false_flag: float = 0.
     from sklearn.linear_model import LogisticRegression
 
     prompts = datasets.xstest_prompts("calibration")
-    x = embedder.embed([p.prompt for p in prompts])
-    dec = models.request.decision(x)
+    texts = [p.prompt for p in prompts]
+    x = embedder.embed(texts)
+    dec = models.request.decision(x, texts)
     unsafe = np.array([not p.safe for p in prompts])
     platt = LogisticRegression(C=100.0).fit(dec.reshape(-1, 1), unsafe)
     models.request.platt_a = float(platt.coef_[0][0])
     models.request.platt_b = float(platt.intercept_[0])
-    p = models.request.p_unsafe(x)
+    p = models.request.p_unsafe(x, texts)
     models.thresholds.unsafe_request = max(0.5, false_flag_threshold(p[~unsafe], max_false_flag))
 
     comps = datasets.xstest_completions("calibration")
@@ -368,6 +421,7 @@ def train_models(embedder: Any | None = None) -> SafetyModels:
     started = time.perf_counter()
     models = SafetyModels(train_request_model(embedder), train_refusal_model(), Thresholds(),
                           {"version": BUNDLE_VERSION, "seed_fingerprint": datasets.seed_fingerprint(),
+                           "request_cues": cues_fingerprint(),
                            "embedder": getattr(embedder, "name", type(embedder).__name__)})
     calibrate(models, embedder)
     models.meta["train_seconds"] = round(time.perf_counter() - started, 2)
@@ -377,11 +431,12 @@ def train_models(embedder: Any | None = None) -> SafetyModels:
 def _valid(models: SafetyModels, embedder_name: str) -> bool:
     return (models.meta.get("version") == BUNDLE_VERSION
             and models.meta.get("seed_fingerprint") == datasets.seed_fingerprint()
+            and models.meta.get("request_cues") == cues_fingerprint()
             and models.meta.get("embedder") == embedder_name)
 
 
 def load_models(cache_dir: Path | None = None, *, embedder: Any | None = None) -> SafetyModels:
-    """The shipped bundle if it matches the seed data and embedder; else a cached one in ``cache_dir``;
+    """The shipped bundle if it matches the seed data, the request cues and the embedder; else a cached one in ``cache_dir``;
     else train now and cache it there (never downloads anything)."""
     name = getattr(embedder, "name", "all-MiniLM-L6-v2") if embedder is not None else "all-MiniLM-L6-v2"
     candidates = [SHIPPED_BUNDLE] + ([Path(cache_dir) / "safety_models.npz"] if cache_dir else [])

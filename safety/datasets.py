@@ -20,6 +20,8 @@ DATA_DIR = Path(__file__).resolve().parent / "data"
 SEED_DIR = DATA_DIR / "seed"
 XSTEST_DIR = DATA_DIR / "xstest"
 CALIBRATION_MODULI = {3, 4}
+REQUEST_FILES = ("requests.yaml", "requests_contrast.yaml")
+"""Hand-written request files, same format: ``unsafe: {category: [...]}`` and ``benign: [...]``."""
 
 Split = Literal["calibration", "heldout", "all"]
 
@@ -67,9 +69,11 @@ def _read_yaml(path: Path) -> dict:
 
 def seed_requests() -> list[LabelledRequest]:
     """The project's own labelled requests: harmful ones by category and benign ones with scary words."""
-    raw = _read_yaml(SEED_DIR / "requests.yaml")
-    out = [LabelledRequest(t, cat) for cat, texts in raw["unsafe"].items() for t in texts]
-    out += [LabelledRequest(t, "benign") for t in raw["benign"]]
+    out: list[LabelledRequest] = []
+    for name in REQUEST_FILES:
+        raw = _read_yaml(SEED_DIR / name)
+        out += [LabelledRequest(t, cat) for cat, texts in raw["unsafe"].items() for t in texts]
+        out += [LabelledRequest(t, "benign") for t in raw["benign"]]
     return out
 
 
@@ -82,7 +86,7 @@ def seed_responses() -> list[LabelledResponse]:
 def seed_fingerprint() -> str:
     """Hash of the seed files: a trained bundle is valid only for the seed data it was trained on."""
     h = hashlib.sha256()
-    for name in ("requests.yaml", "responses.yaml", "templates.yaml"):
+    for name in (*REQUEST_FILES, "responses.yaml", "templates.yaml"):
         h.update((SEED_DIR / name).read_bytes())
     return h.hexdigest()[:16]
 

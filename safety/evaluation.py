@@ -76,7 +76,7 @@ def evaluate_xstest(split: datasets.Split = "heldout", *, feedback: FeedbackAgen
 
     # ---------------------------------------------------------------- request level
     x = feedback.embedder.embed([p.prompt for p in prompts])
-    p_unsafe = feedback.models.request.p_unsafe(x)
+    p_unsafe = feedback.models.request.p_unsafe(x, [p.prompt for p in prompts])
     flagged = p_unsafe >= th.unsafe_request
     unsafe = np.array([not p.safe for p in prompts])
     by_type: dict[str, float] = {}

@@ -148,7 +148,7 @@ class FeedbackAgent:
         responses = [s[: self.max_response_chars] for _, s in pairs]
         x = self.embedder.embed(requests)
         with single_thread_blas():
-            p_unsafe = self.models.request.p_unsafe(x)
+            p_unsafe = self.models.request.p_unsafe(x, requests)
             cats = self.models.request.category(x)
             p_ref_raw = self.models.refusal.p_refusal([s if s.strip() else " " for s in responses])
         p_ref = [float(p) if s.strip() else 0.0 for p, s in zip(p_ref_raw, responses)]
@@ -160,9 +160,11 @@ class FeedbackAgent:
                 if pu >= th.unsafe_request and pr < th.refusal and responses[i].strip()]
         p_ctx: dict[int, float] = {}
         if look:
-            xc = self.embedder.embed([f"{requests[i]}\n{responses[i][:_CONTEXT_CHARS]}" for i in look])
+            joined = [f"{requests[i]}\n{responses[i][:_CONTEXT_CHARS]}" for i in look]
+            xc = self.embedder.embed(joined)
             with single_thread_blas():
-                p_ctx = dict(zip(look, (float(v) for v in self.models.request.p_unsafe(xc))))
+                # embedding and lexical cues both read the pair: "In checkers, ..." sets the game cue
+                p_ctx = dict(zip(look, (float(v) for v in self.models.request.p_unsafe(xc, joined))))
             # an off-topic answer cannot clear the request: keep the request's own probability
             p_ctx = {i: (v if _on_topic(requests[i], responses[i]) else max(v, float(p_unsafe[i])))
                      for i, v in p_ctx.items()}
