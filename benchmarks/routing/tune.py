@@ -41,6 +41,7 @@ from genesis_agents.infrastructure.routing.capability import (
     Calibration,
     CapabilityIndex,
 )
+from genesis_agents.infrastructure.routing.lexicon import Lexicon, default_lexicon
 from scipy.optimize import minimize
 from sklearn.linear_model import LogisticRegression
 
@@ -63,10 +64,20 @@ def thinned(cards: list[AgentCard], seed: int) -> list[AgentCard]:
     return out
 
 
-def features(name: str, cards: list[AgentCard], rows: list[dict]) -> Design:
+def load_lexicon(spec: str | None) -> Lexicon:
+    """``None``: the shipped glossary; ``"none"``: no glossary (the ``gloss_cos`` feature is always 0);
+    otherwise a glossary file (for ablations)."""
+    if spec is None:
+        return default_lexicon()
+    if spec == "none":
+        return Lexicon({})
+    return Lexicon.load(spec)
+
+
+def features(name: str, cards: list[AgentCard], rows: list[dict], lexicon: Lexicon | None = None) -> Design:
     """Feature tensor of every (request, card) pair, cards in file order."""
     neutral = Calibration(weights={f: 0.0 for f in FEATURES}, bias=0.0, threshold=0.5)
-    index = CapabilityIndex(cards, embedder=default_embedder(), calibration=neutral)
+    index = CapabilityIndex(cards, embedder=default_embedder(), calibration=neutral, lexicon=lexicon)
     names = [c.name for c in cards]
     X = np.zeros((len(rows), len(cards), len(FEATURES)))
     gold: list[int | None] = []
@@ -198,16 +209,21 @@ def main() -> int:
     ap.add_argument("--cv", type=int, default=0, metavar="K", help="K-fold cross-validation only (no write)")
     ap.add_argument("--cv-out", default=str(bench_data.HERE / "cv_results.json"), help="where --cv saves JSON")
     ap.add_argument("--dry-run", action="store_true", help="print, do not write calibration.json")
+    ap.add_argument("--lexicon", default=None, metavar="FILE|none",
+                    help="--cv only: use this glossary instead of the shipped one ('none': no glossary)")
     args = ap.parse_args()
     if args.cv == 1 or args.cv < 0:
         ap.error("--cv needs at least 2 folds")
+    if args.lexicon is not None and not args.cv:
+        ap.error("--lexicon is for --cv ablations; the fitted calibration always uses the shipped glossary")
+    lexicon = load_lexicon(args.lexicon)
     cards = bench_data.cards()
     rows = bench_data.dataset("tune")
     sets = [("cards.yaml", cards)] + [(f"thinned-{s}", thinned(cards, s)) for s in range(args.augment)]
-    designs = [features(name, cs, rows) for name, cs in sets]
-    check = features(f"thinned-{CHECK_SEED} (not fitted on)", thinned(cards, CHECK_SEED), rows)
+    designs = [features(name, cs, rows, lexicon) for name, cs in sets]
+    check = features(f"thinned-{CHECK_SEED} (not fitted on)", thinned(cards, CHECK_SEED), rows, lexicon)
     if args.cv:
-        result = {"augment": args.augment,
+        result = {"augment": args.augment, "lexicon": args.lexicon or "shipped",
                   **cross_validate(designs, check, args.cv, args.model, args.l2, args.oos_target,
                                    args.group_logit)}
         Path(args.cv_out).write_text(json.dumps(result, indent=2) + "\n")
@@ -218,7 +234,8 @@ def main() -> int:
     cal = fit(designs, args.model, args.l2, args.oos_target, args.group_logit,
               fitted_on=(f"benchmarks/routing tune split ({len(rows)} requests) x cards.yaml + {args.augment} "
                          f"thinned copies ({n_cards} cards each); {args.model}, l2={args.l2}, "
-                         f"oos_target={args.oos_target}, group_logit={args.group_logit}"))
+                         f"oos_target={args.oos_target}, group_logit={args.group_logit}; glossary lexicon.yaml "
+                         f"({len(default_lexicon().definitions)} definitions)"))
     report = {}
     for name, X, gold in designs[:2] + [check]:
         a, r = evaluate(probabilities(cal, X), gold, cal.threshold, cal)

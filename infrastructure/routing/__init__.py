@@ -4,6 +4,7 @@ from .capability import Calibration, CapabilityIndex, index_for
 from .cards_io import load_cards
 from .factory import build_planner, build_router, build_validator
 from .health import HealthTracker
+from .lexicon import Lexicon, default_lexicon
 from .limits import PlanLimits
 from .planner import HTDAGPlanner
 from .router import DEFAULT_RULES_PATH, HaloRouter
@@ -18,6 +19,7 @@ __all__ = [
     "HTDAGPlanner",
     "HaloRouter",
     "HealthTracker",
+    "Lexicon",
     "PlanLimits",
     "Rule",
     "RuleSet",
@@ -25,6 +27,7 @@ __all__ = [
     "build_planner",
     "build_router",
     "build_validator",
+    "default_lexicon",
     "index_for",
     "load_cards",
 ]

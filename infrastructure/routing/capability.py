@@ -4,7 +4,8 @@ Every card is turned into *passages* (its description, each skill's description,
 embedded once and cached by the card's content hash, so a routing decision costs one embedding of the
 request plus a small matrix product. For each card the matcher computes card-agnostic features (best and
 top-3 passage similarity, similarity to the whole card, idf-weighted keyword coverage, relative BM25, margin
-over the best other card, how sparse the card is). A linear model turns each card's features into a score;
+over the best other card, how sparse the card is, and how well the plain-words definitions of any business
+jargon in the request fit the card — see ``lexicon.py``). A linear model turns each card's features into a score;
 the scores are compared in a softmax over the card set plus a fixed "none of them" option, so ranking and
 acceptance come from one model: a card is chosen when it beats both the other cards and "none" by enough
 (its probability clears the calibrated threshold). Fitted this way (a conditional logit) the weights learn
@@ -33,10 +34,11 @@ from pydantic import BaseModel, ConfigDict, Field
 from ..contracts import AgentCard
 from ..embeddings import Embedder, default_embedder
 from ..errors import BadInputError, ConfigError
+from .lexicon import Lexicon, default_lexicon
 from .text import content_terms
 
 FEATURES: tuple[str, ...] = ("cos_max", "cos_top3", "cos_card", "keyword", "bm25_rel", "margin", "cos_rel", "cos_self",
-                             "sparse")
+                             "sparse", "gloss_cos")
 DEFAULT_SELF_SIM = 0.5
 CALIBRATION_FILE = Path(__file__).with_name("calibration.json")
 
@@ -190,7 +192,7 @@ class CapabilityIndex:
     BM25_B = 0.75
 
     def __init__(self, cards: Sequence[AgentCard], *, embedder: Embedder | None = None,
-                 calibration: Calibration | None = None) -> None:
+                 calibration: Calibration | None = None, lexicon: Lexicon | None = None) -> None:
         if not cards:
             raise BadInputError("no agent cards to route against", field="cards",
                                 hint="register at least one agent")
@@ -212,6 +214,9 @@ class CapabilityIndex:
         self._idf = {t: math.log(1 + (n - d + 0.5) / (d + 0.5)) for t, d in df.items()}
         self._idf_unseen = math.log(1 + (n + 0.5) / 0.5)
         self._avg_len = sum(p.length for p in self.profiles) / n or 1.0
+        self.lexicon = lexicon if lexicon is not None else default_lexicon()
+        self._gloss_vectors = self.lexicon.vectors(self.embedder) if self.lexicon.definitions else None
+        self._starts = np.cumsum([0] + [len(p.passages) for p in self.profiles[:-1]])
 
     @property
     def names(self) -> list[str]:
@@ -244,6 +249,7 @@ class CapabilityIndex:
         bm25_max = max(bm25) or 1.0
         maxes = [m for m, _, _ in per_card]
         mean_max = sum(maxes) / len(maxes)
+        gloss_cos = self._gloss_cos(text)
         rows: list[tuple[dict[str, float], list[str]]] = []
         for i, prof in enumerate(self.profiles):
             others = [m for j, m in enumerate(maxes) if j != i]
@@ -260,6 +266,9 @@ class CapabilityIndex:
                 # 1/sqrt(number of passages): terse cards score lower raw similarities, so the model may
                 # ask less of them (learned from thinned copies of the tuning cards)
                 "sparse": 1.0 / math.sqrt(len(prof.passages)),
+                # jargon: how well the definitions of the request's glossary terms match this card, relative
+                # to the other cards (0 when the request uses no glossary term)
+                "gloss_cos": gloss_cos[i],
             }
             rows.append((feats, matched))
         probs = self.calibration.probabilities([f for f, _ in rows])
@@ -267,6 +276,20 @@ class CapabilityIndex:
                for i, (prof, p, (feats, matched)) in enumerate(zip(self.profiles, probs, rows))]
         out.sort(key=lambda c: c.probability, reverse=True)
         return out
+
+    def _gloss_cos(self, text: str) -> list[float]:
+        """Per card: the best cosine between the definition of a glossary term found in ``text`` and the
+        card's passages, centred on the card set's mean, so that a definition fitting every card equally (or
+        no glossary term at all) changes nothing. The definitions are embedded once, so this costs a small
+        matrix product, not another embedding."""
+        vectors = self._gloss_vectors
+        hits = self.lexicon.find(text) if vectors is not None else []
+        if vectors is None or not hits:
+            return [0.0] * len(self.profiles)
+        rows = [self.lexicon.index_of(h.definition) for h in hits]
+        sims = self._matrix @ vectors[rows].T                             # [passages, hits]
+        best = np.maximum.reduceat(sims.max(axis=1), self._starts)
+        return [float(v) for v in best - best.mean()]
 
     def _passage_text(self, flat_index: int) -> str:
         i = int(self._owner[flat_index])
@@ -283,18 +306,19 @@ _INDEX_LOCK = threading.Lock()
 
 
 def index_for(cards: Sequence[AgentCard], *, embedder: Embedder | None = None,
-              calibration: Calibration | None = None) -> CapabilityIndex:
-    """A cached ``CapabilityIndex`` for this exact card set (keyed by card contents and calibration)."""
+              calibration: Calibration | None = None, lexicon: Lexicon | None = None) -> CapabilityIndex:
+    """A cached ``CapabilityIndex`` for this exact card set (keyed by card contents, calibration, glossary)."""
     emb = embedder or default_embedder()
     cal = calibration or _default_calibration()
+    lex = lexicon if lexicon is not None else default_lexicon()
     key = (tuple(card_key(c) for c in cards), getattr(emb, "name", id(emb)), id(emb),
-           json.dumps(cal.model_dump(), sort_keys=True))
+           json.dumps(cal.model_dump(), sort_keys=True), id(lex))
     with _INDEX_LOCK:
         hit = _INDEX_CACHE.get(key)
         if hit is not None:
             _INDEX_CACHE.move_to_end(key)
             return hit
-    idx = CapabilityIndex(cards, embedder=emb, calibration=cal)
+    idx = CapabilityIndex(cards, embedder=emb, calibration=cal, lexicon=lex)
     with _INDEX_LOCK:
         _INDEX_CACHE[key] = idx
         if len(_INDEX_CACHE) > 64:
