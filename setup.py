@@ -26,6 +26,11 @@ for package, folder in FOLDERS.items():
 setup(
     packages=packages,
     package_dir=package_dir,
-    package_data={"": ["*.yaml", "*.yml", "*.json", "*.jsonl", "*.csv", "*.xsd", "*.npz", "*.ttf", "*.txt", "*.html", "LICENSE*", "*.md"]},
+    package_data={
+        "": ["*.yaml", "*.yml", "*.json", "*.jsonl", "*.csv", "*.xsd", "*.npz", "*.ttf", "*.txt", "*.html", "LICENSE*", "*.md"],
+        # data folders that are not packages (no __init__.py): listed so that a built wheel carries them
+        "genesis_agents.safety": ["data/seed/*", "data/models/*", "data/eval/*", "data/xstest/*"],
+        "genesis_agents.agents": ["videogen/fonts/*"],
+    },
     include_package_data=True,
 )
