@@ -10,7 +10,12 @@ Two things make it cheap on a small CPU host:
 - concurrent callers share forward passes: texts requested while a pass runs are queued and the next pass
   takes up to ``batch_size`` of them, so 50 concurrent single-text calls cost a few batched passes instead
   of 50 separate ones; texts of small requests go first, so a query or a handful of entity names waits for
-  at most one pass of a bulk ingest, not for all of it.
+  at most one pass of a bulk ingest, not for all of it;
+- a bulk request (at least two batches of new texts) runs as independent single-threaded passes on
+  ``bulk_workers`` threads (one per core by default) instead of one multi-threaded pass: independent passes
+  do not stall at a barrier when another thread (the memory's store writer during an ingest) takes a core
+  (ingest of 8 000 items: 302 vs 188 items/s). Vectors do not depend on the batching, so both paths give
+  the same vectors.
 """
 
 from __future__ import annotations
@@ -19,7 +24,7 @@ import os
 import threading
 from collections import OrderedDict
 from collections.abc import Sequence
-from concurrent.futures import Future
+from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 from typing import Protocol, runtime_checkable
 
@@ -48,7 +53,12 @@ class MiniLMEmbedder:
     dim = 384
 
     def __init__(self, model_dir: str | Path | None = None, *, batch_size: int = 32, max_length: int = 256,
-                 cache_size: int = 4096, dtype: str | None = None) -> None:
+                 cache_size: int = 4096, dtype: str | None = None, bulk_workers: int | None = None) -> None:
+        workers = bulk_workers if bulk_workers is not None else _env_workers()
+        if workers < 1:
+            from .errors import ConfigError
+
+            raise ConfigError(f"bulk_workers: expected at least 1, got {workers}", field="bulk_workers")
         os.environ.setdefault("HF_HUB_OFFLINE", "1")
         os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
         if model_dir is None:
@@ -74,6 +84,8 @@ class MiniLMEmbedder:
             self.model = self.model.to(torch.bfloat16)
         self.batch_size = batch_size
         self.max_length = max_length
+        self.bulk_workers = workers
+        self._bulk_pool: ThreadPoolExecutor | None = None
         self._cache: OrderedDict[str, np.ndarray] = OrderedDict()
         self._cache_size = cache_size
         # One forward pass at a time (the model uses every thread it has). Texts asked for while a pass runs
@@ -119,8 +131,12 @@ class MiniLMEmbedder:
         with self._cv:
             missing = [t for t in dict.fromkeys(texts) if t not in self._cache]
         tokens = dict(zip(missing, self._tokens(missing))) if missing else {}
+        if self.bulk_workers > 1 and len(missing) >= 2 * self.batch_size:
+            found.update(self._encode_parallel(missing, tokens))
         with self._cv:
             for t in dict.fromkeys(texts):
+                if t in found:
+                    continue
                 if t in self._cache:
                     found[t] = self._cache[t]
                     self._cache.move_to_end(t)
@@ -144,6 +160,29 @@ class MiniLMEmbedder:
             self._run_pass(batch, futures)
         found.update((t, f.result()) for t, f in waits.items())
         return np.stack([found[t] for t in texts])
+
+    def _encode_parallel(self, texts: list[str], tokens: dict[str, list[int]]) -> dict[str, np.ndarray]:
+        """A bulk request: padding-free batches spread over ``bulk_workers`` single-threaded passes."""
+        if self._bulk_pool is None:
+            with self._cv:
+                if self._bulk_pool is None:
+                    self._bulk_pool = ThreadPoolExecutor(self.bulk_workers, thread_name_prefix="genesis-embed",
+                                                         initializer=self._torch.set_num_threads, initargs=(1,))
+        by_length: dict[int, list[str]] = {}
+        for t in texts:
+            by_length.setdefault(len(tokens[t]), []).append(t)
+        batches = [group[i:i + self.batch_size] for group in by_length.values()
+                   for i in range(0, len(group), self.batch_size)]
+        jobs = [(batch, self._bulk_pool.submit(self._encode, batch, [tokens[t] for t in batch])) for batch in batches]
+        out: dict[str, np.ndarray] = {}
+        for batch, job in jobs:
+            out.update(zip(batch, job.result()))
+        with self._cv:
+            for t, vec in out.items():
+                self._cache[t] = vec
+                if len(self._cache) > self._cache_size:
+                    self._cache.popitem(last=False)
+        return out
 
     def _next_batch(self) -> dict[str, list[int]]:
         """Up to ``batch_size`` queued texts (with their token ids): the smallest requests first and, within
@@ -209,6 +248,19 @@ class LangChainEmbedder:
         arr = np.asarray(self._emb.embed_documents(list(texts)), dtype=np.float32)  # type: ignore[attr-defined]
         norms = np.linalg.norm(arr, axis=1, keepdims=True)
         return arr / np.clip(norms, 1e-9, None)
+
+
+def _env_workers() -> int:
+    """``GENESIS_EMBED_WORKERS``, else one per core (at most 4: beyond that passes contend for memory)."""
+    raw = os.environ.get("GENESIS_EMBED_WORKERS")
+    if raw is None:
+        return max(1, min(os.cpu_count() or 1, 4))
+    try:
+        return int(raw)
+    except ValueError:
+        from .errors import ConfigError
+
+        raise ConfigError(f"GENESIS_EMBED_WORKERS: expected an integer, got {raw!r}") from None
 
 
 def _cpu_has_bf16() -> bool:

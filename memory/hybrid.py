@@ -279,12 +279,15 @@ class HybridMemory(SyncHelpers):
                                 [list(t) for t in (triples or [[]] * len(items))], dedup)
 
     async def ingest(self, items: Sequence[MemoryItem], triples: Sequence[Sequence[Triple]] | None = None,
-                     *, chunk: int = 256, dedup: bool = True) -> list[MemoryItem]:
-        """Bulk load: ``remember_many`` in chunks of ``chunk`` items, embedding the next chunk on a second
-        thread while the current one is written (the embedder and the stores then use both cores).
+                     *, chunk: int = 256, dedup: bool = True,
+                     on_progress: Callable[[int, int], None] | None = None) -> list[MemoryItem]:
+        """Bulk load: ``remember_many`` in chunks of ``chunk`` items, embedding the next two chunks on other
+        threads while the current one is written (the embedder and the stores then use both cores).
 
         Each chunk is atomic across the stores (both or neither); if one fails, the chunks before it stay
-        stored and the error is raised. Returns the stored items in input order."""
+        stored and the error is raised. Returns the stored items in input order. ``on_progress(done, total)``
+        is called after each chunk: load everything in one call and report progress from there, because
+        every call starts and ends with a stretch where only one of embedding and writing has work."""
         if chunk < 1:
             raise BadInputError(f"chunk must be at least 1, got {chunk}", field="chunk")
         if triples is not None and len(triples) != len(items):
@@ -301,19 +304,23 @@ class HybridMemory(SyncHelpers):
         embedder = self.embedder
         prefetch = self._embed_pool()
         texts = [[it.text for it in items[a:b]] for a, b in spans]
-        pending = prefetch.submit(embedder.embed, texts[0]) if spans else None
+        # Two chunks embedded ahead: with one, the embedder idles whenever it finishes before the writer.
+        ahead = [prefetch.submit(embedder.embed, texts[n]) for n in range(min(2, len(spans)))]
         out: list[MemoryItem] = []
         for n, (a, b) in enumerate(spans):
-            assert pending is not None
-            vectors = await asyncio.wrap_future(pending)
-            pending = prefetch.submit(embedder.embed, texts[n + 1]) if n + 1 < len(spans) else None
+            vectors = await asyncio.wrap_future(ahead.pop(0))
+            k = n + len(ahead) + 1
+            if k < len(spans):
+                ahead.append(prefetch.submit(embedder.embed, texts[k]))
             known = {t: vectors[j] for j, t in enumerate(texts[n])}
             try:
                 out.extend(await self._call(self._remember_batch, items[a:b], groups[a:b], dedup, known))
             except BaseException:
-                if pending is not None:
+                for pending in ahead:
                     pending.cancel()
                 raise
+            if on_progress is not None:
+                on_progress(b, len(items))
         return out
 
     def _embed_pool(self) -> concurrent.futures.ThreadPoolExecutor:

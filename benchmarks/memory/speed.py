@@ -124,18 +124,20 @@ async def run(args: argparse.Namespace, data_dir: Path, chroma_url: str | None, 
         memory._io.submit(torch.set_num_threads, args.torch_threads).result()  # the thread that embeds
     started = time.perf_counter()
     last_print = started
-    step = args.batch * 16  # ingest() pipelines within a call; slices only for progress lines
-    for start in range(0, len(items), step):
-        if args.api == "ingest":
-            await memory.ingest(items[start:start + step], chunk=args.batch)
-        else:
-            for sub in range(start, min(start + step, len(items)), args.batch):
-                await memory.remember_many(items[sub:sub + args.batch])
+
+    def progress(done: int, total: int) -> None:
+        nonlocal last_print
         now = time.perf_counter()
         if now - last_print > 10:
-            done = min(start + step, len(items))
-            print(f"  {done}/{len(items)} items, {done / (now - started):.0f} items/s", flush=True)
+            print(f"  {done}/{total} items, {done / (now - started):.0f} items/s", flush=True)
             last_print = now
+
+    if args.api == "ingest":  # one call, as a bulk load would make it (the pipeline fills once)
+        await memory.ingest(items, chunk=args.batch, on_progress=progress)
+    else:
+        for sub in range(0, len(items), args.batch):
+            await memory.remember_many(items[sub:sub + args.batch])
+            progress(min(sub + args.batch, len(items)), len(items))
     ingest_s = time.perf_counter() - started
     latency: dict[str, dict[str, float]] = {}
     for n, mode in enumerate(["vector", "keyword", "hybrid"]):

@@ -18,7 +18,9 @@ async def test_ingest_stores_every_chunk_in_order_and_merges_across_chunks(hybri
     items = [MemoryItem(id=f"t{i}", text=text) for i, text in enumerate(texts)]
     items.append(MemoryItem(id="dup", text=items[1].text, tags=["again"]))  # exact duplicate, later chunk
     items.append(MemoryItem(id="other", text="Zephyr runs on Postgres.", namespace="acme"))
-    stored = await hybrid.ingest(items, chunk=3)
+    progress: list[tuple[int, int]] = []
+    stored = await hybrid.ingest(items, chunk=3, on_progress=lambda done, total: progress.append((done, total)))
+    assert progress == [(3, 9), (6, 9), (9, 9)]
     assert [s.id for s in stored] == [f"t{i}" for i in range(7)] + ["t1", "other"]
     assert stored[7].provenance["merged"] == ["dup"] and "again" in stored[7].tags
     assert (await hybrid.stats("default"))["namespaces"]["default"]["vectors"] == 7

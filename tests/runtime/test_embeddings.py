@@ -142,3 +142,31 @@ def test_bulk_passes_group_equal_token_lengths(embedder: MiniLMEmbedder) -> None
         del embedder._encode
     assert len(lengths_per_pass) == -(-len(texts) // embedder.batch_size)
     assert sum(len(p) for p in lengths_per_pass) <= len(lengths_per_pass) + 3  # passes are (nearly) one length
+
+
+def test_bulk_request_spreads_passes_over_workers_with_the_same_vectors() -> None:
+    e = MiniLMEmbedder(cache_size=0, bulk_workers=2)
+    texts = [f"ticket {i}: {'the export failed again ' * (i % 4)}customer {i}" for i in range(5 * e.batch_size)]
+    threads: set[str] = set()
+    encode = e._encode
+
+    def recording(batch: list[str], ids: list[list[int]] | None = None) -> np.ndarray:
+        threads.add(threading.current_thread().name)
+        return encode(batch, ids)
+
+    e._encode = recording  # type: ignore[method-assign]
+    try:
+        bulk = e.embed(texts)
+        e.bulk_workers = 1  # the one-pass-at-a-time path
+        threads_parallel, threads = set(threads), set()
+        serial = e.embed(texts)
+    finally:
+        del e._encode
+    assert len(threads_parallel) == 2 and all(name.startswith("genesis-embed") for name in threads_parallel)
+    assert not any(name.startswith("genesis-embed") for name in threads)
+    assert (bulk * serial).sum(1).min() > 0.99999
+
+
+def test_bulk_workers_must_be_positive() -> None:
+    with pytest.raises(ConfigError, match="bulk_workers"):
+        MiniLMEmbedder(bulk_workers=0)
