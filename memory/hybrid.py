@@ -433,12 +433,15 @@ class HybridMemory(SyncHelpers):
         mentions = sorted({(i, canonical[k]) for i, k in mentions})
         relations = [(canonical[s], p, canonical[o], i, props) for s, p, o, i, props in relations if canonical[s] != canonical[o]]
         # merges: update the earlier item (tags/metadata), attach any new graph facts to it
+        keep = self.limits.max_merged_ids
         for i, target in merge_into.items():
+            before = list(target.provenance.get("merged", []))
+            ids = list(dict.fromkeys([*before, items[i].id]))
             merged = target.model_copy(update={
                 "tags": list(dict.fromkeys([*target.tags, *items[i].tags])),
                 "metadata": {**target.metadata, **{k: v for k, v in items[i].metadata.items() if k not in target.metadata}},
-                "provenance": {**target.provenance,
-                               "merged": list(dict.fromkeys([*target.provenance.get("merged", []), items[i].id]))},
+                "provenance": {**target.provenance, "merged": ids[-keep:] if keep else [],
+                               "merged_count": int(target.provenance.get("merged_count", len(before))) + 1},
             })
             merge_into[i] = merged
             results[i] = merged

@@ -24,6 +24,9 @@ class MemoryLimits(BaseModel):
     max_hops: int = Field(default=3, ge=1, description="deepest graph neighbourhood walk")
     max_entity_chars: int = Field(default=200, ge=1, description="longest entity or predicate name")
     max_triples_per_item: int = Field(default=200, ge=0)
+    max_merged_ids: int = Field(default=100, ge=0, description=(
+        "ids of merged duplicates an item's provenance lists (the most recent; provenance.merged_count counts "
+        "them all): a text stored over and over, such as an agent's constant answer, must not grow one row"))
 
 
 def check_namespace(namespace: str) -> str:

@@ -97,3 +97,22 @@ async def test_sweep_removes_expired_items_from_every_store(hybrid) -> None:
     assert hybrid.vector is not None and hybrid.graph is not None
     assert not hybrid.vector.has("default", gone.id) and hybrid.vector.has("default", kept.id)
     assert not hybrid.graph.has_item("default", gone.id)
+
+
+async def test_a_text_stored_over_and_over_keeps_a_bounded_provenance(tmp_path: Path, embedder) -> None:
+    from genesis_agents.memory import HybridMemory, MemoryConfig
+    from genesis_agents.memory.limits import MemoryLimits
+
+    mem = HybridMemory(MemoryConfig(data_dir=tmp_path / "m", limits=MemoryLimits(max_merged_ids=2)),
+                       embedder=embedder)
+    try:
+        first = await mem.remember(MemoryItem(id="r0", text="ok"))
+        for n in range(1, 6):
+            stored = await mem.remember(MemoryItem(id=f"r{n}", text="ok", tags=[f"t{n}"]))
+        assert stored.id == first.id
+        assert stored.provenance["merged"] == ["r4", "r5"]
+        assert stored.provenance["merged_count"] == 5
+        reread = await mem.get("r0")
+        assert reread is not None and reread.provenance["merged_count"] == 5 and len(reread.tags) == 5
+    finally:
+        mem.close()
