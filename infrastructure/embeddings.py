@@ -14,8 +14,9 @@ Two things make it cheap on a small CPU host:
 - a bulk request (at least two batches of new texts) runs as independent single-threaded passes on
   ``bulk_workers`` threads (one per core by default) instead of one multi-threaded pass: independent passes
   do not stall at a barrier when another thread (the memory's store writer during an ingest) takes a core
-  (ingest of 8 000 items: 302 vs 188 items/s). Vectors do not depend on the batching, so both paths give
-  the same vectors.
+  (ingest of 8 000 items: 302 vs 188 items/s). Those threads run at a lower CPU priority, so the threads
+  that serve requests and write the stores come first (100 000-item ingest: 308 vs 276 items/s). Vectors do
+  not depend on the batching, so both paths give the same vectors.
 """
 
 from __future__ import annotations
@@ -167,7 +168,7 @@ class MiniLMEmbedder:
             with self._cv:
                 if self._bulk_pool is None:
                     self._bulk_pool = ThreadPoolExecutor(self.bulk_workers, thread_name_prefix="genesis-embed",
-                                                         initializer=self._torch.set_num_threads, initargs=(1,))
+                                                         initializer=_bulk_worker_setup, initargs=(self._torch,))
         by_length: dict[int, list[str]] = {}
         for t in texts:
             by_length.setdefault(len(tokens[t]), []).append(t)
@@ -248,6 +249,23 @@ class LangChainEmbedder:
         arr = np.asarray(self._emb.embed_documents(list(texts)), dtype=np.float32)  # type: ignore[attr-defined]
         norms = np.linalg.norm(arr, axis=1, keepdims=True)
         return arr / np.clip(norms, 1e-9, None)
+
+
+def _bulk_worker_setup(torch: object) -> None:
+    """One intra-op thread, and a lower CPU priority than the threads that serve requests and write the stores:
+    bulk embedding is throughput work, so it takes the cores they leave (during an ingest, the store writer
+    is never starved by the embedder running ahead of it)."""
+    torch.set_num_threads(1)  # type: ignore[attr-defined]
+    if hasattr(os, "setpriority"):
+        try:
+            tid = threading.get_native_id()
+            os.setpriority(os.PRIO_PROCESS, tid, min(19, os.getpriority(os.PRIO_PROCESS, tid) + BULK_NICENESS))
+        except OSError:  # not permitted here: same priority as the rest
+            pass
+
+
+BULK_NICENESS = 5
+"""How much lower the bulk embedding threads run (Linux ``nice`` steps, per thread)."""
 
 
 def _env_workers() -> int:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import threading
 
 import numpy as np
@@ -148,10 +149,12 @@ def test_bulk_request_spreads_passes_over_workers_with_the_same_vectors() -> Non
     e = MiniLMEmbedder(cache_size=0, bulk_workers=2)
     texts = [f"ticket {i}: {'the export failed again ' * (i % 4)}customer {i}" for i in range(5 * e.batch_size)]
     threads: set[str] = set()
+    niceness: set[int] = set()
     encode = e._encode
 
     def recording(batch: list[str], ids: list[list[int]] | None = None) -> np.ndarray:
         threads.add(threading.current_thread().name)
+        niceness.add(os.getpriority(os.PRIO_PROCESS, threading.get_native_id()))
         return encode(batch, ids)
 
     e._encode = recording  # type: ignore[method-assign]
@@ -163,6 +166,8 @@ def test_bulk_request_spreads_passes_over_workers_with_the_same_vectors() -> Non
     finally:
         del e._encode
     assert len(threads_parallel) == 2 and all(name.startswith("genesis-embed") for name in threads_parallel)
+    # bulk passes run below the caller's priority (the serial pass ran on this thread, at its priority)
+    assert max(niceness) > min(niceness) == os.getpriority(os.PRIO_PROCESS, threading.get_native_id())
     assert not any(name.startswith("genesis-embed") for name in threads)
     assert (bulk * serial).sum(1).min() > 0.99999
 
