@@ -35,6 +35,13 @@ class ServeSettings(BaseSettings):
                                    "two full ones (Python's default is 10). Each full one pauses every request "
                                    "(~0.2 s with 2 000 kept runs), so they come every ~8 min at 25 req/s instead "
                                    "of every ~50 s at 100; cyclic garbage waits that long to be freed")
+    gc_freeze_every_s: float = Field(default=10.0, ge=0, description="with gc_freeze: move what survived out of "
+                                     "the collector's scans this often while requests are served (0: only at "
+                                     "start-up), so full collections stay short")
+    gc_idle_s: float = Field(default=1.0, gt=0, description="with gc_freeze_every_s: a full clean-up (frozen "
+                             "reference cycles included) runs once no request has been in flight this long")
+    gc_full_every_s: float = Field(default=3600.0, gt=0, description="with gc_freeze_every_s: the full clean-up "
+                                   "runs at least this often, even under load that never pauses")
     stale_upload_s: float = Field(default=86_400.0, gt=0, description="files uploaded over A2A are removed when "
                                   "their run ends; leftovers of a crashed server older than this go at start")
 

@@ -7,6 +7,7 @@ the same kind of run, cancellable the same way.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import gc
 
 import logging
@@ -25,6 +26,7 @@ from ..a2a.middleware import SecurityMiddleware
 from ..a2a.server import A2AServer
 from ..a2a.settings import ServeSettings
 from ..errors import BackendUnavailableError, BadInputError, GenesisError, LimitExceededError, NotFoundError
+from .heap import ActivityMiddleware, HeapKeeper, keeping
 from .routes import ForbiddenError, router
 
 log = logging.getLogger(__name__)
@@ -54,6 +56,9 @@ def build_app(genesis: Any, *, settings: ServeSettings | None = None, keys: KeyS
     a2a = A2AServer(hub, public_url=settings.public_url, secured=settings.auth_required,
                     max_tasks=settings.max_kept_runs)
 
+    keeper = HeapKeeper(freeze_every_s=settings.gc_freeze_every_s, idle_s=settings.gc_idle_s,
+                        full_every_s=settings.gc_full_every_s) if settings.gc_freeze and settings.gc_freeze_every_s else None
+
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
         if settings.warm_up:
@@ -65,7 +70,10 @@ def build_app(genesis: Any, *, settings: ServeSettings | None = None, keys: KeyS
             gc.freeze()
             first, second, _ = gc.get_threshold()
             gc.set_threshold(first, second, settings.gc_full_threshold)
-        yield
+        async with contextlib.AsyncExitStack() as stack:
+            if keeper is not None:  # later survivors too (see heap.py)
+                await stack.enter_async_context(keeping(keeper))
+            yield
         await hub.aclose()
         await a2a.aclose()
 
@@ -83,6 +91,7 @@ def build_app(genesis: Any, *, settings: ServeSettings | None = None, keys: KeyS
     app.state.keys = keys
     app.state.serve_settings = settings
     app.state.a2a = a2a
+    app.state.heap_keeper = keeper
     app.include_router(router)
     app.router.routes.extend(a2a.routes())
 
@@ -111,6 +120,8 @@ def build_app(genesis: Any, *, settings: ServeSettings | None = None, keys: KeyS
     app.add_middleware(SecurityMiddleware, keys=keys, limiter=RateLimiter(settings.rate_per_s, settings.burst),
                        max_request_bytes=settings.max_request_bytes, auth_required=settings.auth_required,
                        public_docs=settings.public_docs)
+    if keeper is not None:
+        app.add_middleware(ActivityMiddleware, keeper=keeper)  # type: ignore[arg-type]
     if settings.cors_origins:
         from fastapi.middleware.cors import CORSMiddleware
 
