@@ -308,12 +308,12 @@ class HybridMemory(SyncHelpers):
         ahead = [prefetch.submit(embedder.embed, texts[n]) for n in range(min(2, len(spans)))]
         out: list[MemoryItem] = []
         for n, (a, b) in enumerate(spans):
-            vectors = await asyncio.wrap_future(ahead.pop(0))
-            k = n + len(ahead) + 1
-            if k < len(spans):
-                ahead.append(prefetch.submit(embedder.embed, texts[k]))
-            known = {t: vectors[j] for j, t in enumerate(texts[n])}
             try:
+                vectors = await asyncio.wrap_future(ahead.pop(0))
+                k = n + len(ahead) + 1
+                if k < len(spans):
+                    ahead.append(prefetch.submit(embedder.embed, texts[k]))
+                known = {t: vectors[j] for j, t in enumerate(texts[n])}
                 out.extend(await self._call(self._remember_batch, items[a:b], groups[a:b], dedup, known))
             except BaseException:
                 for pending in ahead:
