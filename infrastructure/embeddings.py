@@ -15,8 +15,8 @@ Two things make it cheap on a small CPU host:
   ``bulk_workers`` threads (one per core by default) instead of one multi-threaded pass: independent passes
   do not stall at a barrier when another thread (the memory's store writer during an ingest) takes a core
   (ingest of 8 000 items: 302 vs 188 items/s). Those threads run at a lower CPU priority, so the threads
-  that serve requests and write the stores come first (100 000-item ingest: 308 vs 276 items/s). Vectors do
-  not depend on the batching, so both paths give the same vectors.
+  that serve requests and write the stores come first (one 100 000-item ingest each: 308 vs 276 items/s, but
+  runs vary by about as much). Vectors do not depend on the batching, so both paths give the same vectors.
 """
 
 from __future__ import annotations
