@@ -179,11 +179,15 @@ class MiniLMEmbedder:
         for batch, job in jobs:
             out.update(zip(batch, job.result()))
         with self._cv:
-            for t, vec in out.items():
-                self._cache[t] = vec
-                if len(self._cache) > self._cache_size:
-                    self._cache.popitem(last=False)
+            self._store(out)
         return out
+
+    def _store(self, vectors: dict[str, np.ndarray]) -> None:
+        """Cache new vectors, oldest out first (call with the lock held)."""
+        for text, vec in vectors.items():
+            self._cache[text] = vec
+            if len(self._cache) > self._cache_size:
+                self._cache.popitem(last=False)
 
     def _next_batch(self) -> dict[str, list[int]]:
         """Up to ``batch_size`` queued texts (with their token ids): the smallest requests first and, within
@@ -220,10 +224,8 @@ class MiniLMEmbedder:
                 self._cv.notify_all()
             raise
         with self._cv:
+            self._store(dict(zip(todo, vectors)))
             for text, vec in zip(todo, vectors):
-                self._cache[text] = vec
-                if len(self._cache) > self._cache_size:
-                    self._cache.popitem(last=False)
                 futures[text].set_result(vec)
             self._busy, self._inflight = False, {}
             self._cv.notify_all()
@@ -251,6 +253,10 @@ class LangChainEmbedder:
         return arr / np.clip(norms, 1e-9, None)
 
 
+BULK_NICENESS = 5
+"""How much lower the bulk embedding threads run (Linux ``nice`` steps, per thread)."""
+
+
 def _bulk_worker_setup(torch: object) -> None:
     """One intra-op thread, and a lower CPU priority than the threads that serve requests and write the stores:
     bulk embedding is throughput work, so it takes the cores they leave (during an ingest, the store writer
@@ -262,10 +268,6 @@ def _bulk_worker_setup(torch: object) -> None:
             os.setpriority(os.PRIO_PROCESS, tid, min(19, os.getpriority(os.PRIO_PROCESS, tid) + BULK_NICENESS))
         except OSError:  # not permitted here: same priority as the rest
             pass
-
-
-BULK_NICENESS = 5
-"""How much lower the bulk embedding threads run (Linux ``nice`` steps, per thread)."""
 
 
 def _env_workers() -> int:

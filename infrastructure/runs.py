@@ -71,9 +71,9 @@ class RunStore:
                 self._mem[result.run_id] = RunRecord(run_id=result.run_id, task=result.task, status=result.status,
                                                      created_at=created, updated_at=now, result=result)
                 over = len(self._mem) - self.max_in_memory
-                evicted = [rid for rid, r in self._mem.items() if r.status != "running"][:max(over, 0)]
-                for rid in evicted:
-                    del self._mem[rid]
+                if over > 0:  # oldest finished first (dict order is insertion order; running runs stay)
+                    for rid in [rid for rid, r in self._mem.items() if r.status != "running"][:over]:
+                        del self._mem[rid]
                 return
             self._db.execute(
                 "INSERT INTO runs(run_id, task, status, created_at, updated_at, result) VALUES (?,?,?,?,?,?) "

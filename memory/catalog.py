@@ -80,15 +80,8 @@ def _row_to_item(row: Sequence[Any]) -> MemoryItem:
     )
 
 
-def fts_query(text: str) -> str | None:
-    """An FTS5 MATCH expression: the query's words OR-ed, each quoted (so no FTS syntax leaks through)."""
-    words = list(dict.fromkeys(tokenize(text)))
-    if not words:
-        return None
-    return _any_of(words)
-
-
 def _any_of(words: Sequence[str]) -> str:
+    """An FTS5 MATCH expression: the words OR-ed, each quoted (so no FTS syntax leaks through)."""
     return " OR ".join('"' + w.replace('"', '""') + '"' for w in words)
 
 
@@ -370,10 +363,12 @@ class Catalog:
 
     def _split_common(self, db: sqlite3.Connection, words: list[str]) -> tuple[list[str], list[str]]:
         """The query's words split into rare and common ones by how many indexed items contain them."""
-        marks = ",".join("?" * len(words))
-        counts = dict(db.execute(f"SELECT term, doc FROM items_fts_terms WHERE term IN ({marks})", words).fetchall())
         total = self._indexed_items(db)
         cut = max(500.0, COMMON_TERM_FRACTION * total)
+        if total <= cut:  # no word can be in more items than there are: skip the term counts
+            return words, []
+        marks = ",".join("?" * len(words))
+        counts = dict(db.execute(f"SELECT term, doc FROM items_fts_terms WHERE term IN ({marks})", words).fetchall())
         common = [w for w in words if counts.get(w, 0) > cut]
         return [w for w in words if w not in common], common
 

@@ -9,7 +9,6 @@ BM25 for keyword, character-trigram cosine for vector, and a weighted walk over 
 from __future__ import annotations
 
 import heapq
-
 import math
 import threading
 import time
