@@ -6,7 +6,9 @@ For each dtype (bfloat16 only where the CPU computes it natively): texts/s of on
 bulk workers, and one pass at a time as its baseline), of
 64 threads each embedding one text at a time (the situation of a server reviewing many requests at once,
 where concurrent callers share forward passes), and of the same single-text calls made one after another
-(the baseline). Vectors are compared with float32's by cosine. Prints and saves JSON.
+(the baseline), and the time of one short text ("ping 17": a query or a request under review). bfloat16 is
+measured with its linear layers' weights packed once at load (the default) and unpacked (the baseline; the
+two must give bit-identical vectors). Vectors are compared with float32's by cosine. Prints and saves JSON.
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ import platform
 import threading
 import time
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -34,10 +37,11 @@ def texts_for(n: int) -> list[str]:
             for i in range(n)]
 
 
-def measure(dtype: str, texts: list[str], reference: np.ndarray | None) -> tuple[dict[str, float], np.ndarray]:
+def measure(dtype: str, texts: list[str], reference: np.ndarray | None, *, pack: bool = True
+            ) -> tuple[dict[str, Any], np.ndarray]:
     from genesis_agents.infrastructure.embeddings import MiniLMEmbedder
 
-    e = MiniLMEmbedder(dtype=dtype, cache_size=0)
+    e = MiniLMEmbedder(dtype=dtype, cache_size=0, pack_weights=pack)
     e.embed(["warm up"])
     half = len(texts) // 2
     workers = e.bulk_workers
@@ -72,7 +76,12 @@ def measure(dtype: str, texts: list[str], reference: np.ndarray | None) -> tuple
         e.embed([text])
     sequential_rate = len(sample) / (time.perf_counter() - started)
     vectors = np.concatenate([bulk, np.stack([out[t] for t in singles])])
-    row = {"bulk_texts_per_s": round(bulk_rate, 1), "bulk_workers": workers,
+    short = [f"ping {i}" for i in range(100)]  # a few tokens: a query, or a request under review
+    started = time.perf_counter()
+    for text in short:
+        e.embed([text])
+    short_ms = (time.perf_counter() - started) / len(short) * 1000
+    row = {"packed_layers": e.packed_layers, "short_text_ms": round(short_ms, 2), "bulk_texts_per_s": round(bulk_rate, 1), "bulk_workers": workers,
            "bulk_one_pass_at_a_time_texts_per_s": round(one_pass_rate, 1), "concurrent_single_texts_per_s": round(concurrent_rate, 1),
            "sequential_single_texts_per_s": round(sequential_rate, 1)}
     if reference is not None:
@@ -95,11 +104,20 @@ def main() -> int:
 
     torch.set_num_threads(args.threads)
     texts = texts_for(args.texts)
-    results: dict[str, dict[str, float]] = {}
+    results: dict[str, dict[str, Any]] = {}
     reference = None
-    for dtype in ["float32"] + (["bfloat16"] if resolve_dtype("auto") == "bfloat16" else []):
+    bf16 = resolve_dtype("auto") == "bfloat16"
+    for dtype in ["float32"] + (["bfloat16"] if bf16 else []):
         results[dtype], vectors = measure(dtype, texts, reference)
         reference = vectors if reference is None else reference
+    if bf16:  # baseline for the packed weights: the same bf16 model with plain linear layers
+        results["bfloat16_unpacked"], unpacked = measure("bfloat16", texts, reference, pack=False)
+        results["bfloat16_unpacked"]["bit_identical_to_packed"] = bool(np.array_equal(unpacked, vectors))
+        results["packed_speedup"] = {
+            key: round(results["bfloat16"][key] / results["bfloat16_unpacked"][key], 2)
+            for key in ("bulk_texts_per_s", "concurrent_single_texts_per_s", "sequential_single_texts_per_s")}
+        results["packed_speedup"]["short_text"] = round(
+            results["bfloat16_unpacked"]["short_text_ms"] / results["bfloat16"]["short_text_ms"], 2)
     report = {"benchmark": "embeddings", "texts": args.texts, "torch_threads": args.threads, "cpus": os.cpu_count(),
               "python": platform.python_version(), "auto_dtype": resolve_dtype("auto"), "results": results,
               "load_avg_1m_at_end": round(os.getloadavg()[0], 2),

@@ -16,7 +16,10 @@ Two things make it cheap on a small CPU host:
   do not stall at a barrier when another thread (the memory's store writer during an ingest) takes a core
   (ingest of 8 000 items: 302 vs 188 items/s). Those threads run at a lower CPU priority, so the threads
   that serve requests and write the stores come first (one 100 000-item ingest each: 308 vs 276 items/s, but
-  runs vary by about as much). Vectors do not depend on the batching, so both paths give the same vectors.
+  runs vary by about as much). Vectors do not depend on the batching, so both paths give the same vectors;
+- in bfloat16, the linear layers' weights are laid out for oneDNN once at load (``pack_linear_layers``)
+  rather than on every call: a short text's forward pass takes half the time, with bit-identical vectors
+  (``GENESIS_EMBED_PACK=0`` turns it off).
 """
 
 from __future__ import annotations
@@ -54,7 +57,8 @@ class MiniLMEmbedder:
     dim = 384
 
     def __init__(self, model_dir: str | Path | None = None, *, batch_size: int = 32, max_length: int = 256,
-                 cache_size: int = 4096, dtype: str | None = None, bulk_workers: int | None = None) -> None:
+                 cache_size: int = 4096, dtype: str | None = None, bulk_workers: int | None = None,
+                 pack_weights: bool | None = None) -> None:
         workers = bulk_workers if bulk_workers is not None else _env_workers()
         if workers < 1:
             from .errors import ConfigError
@@ -81,8 +85,12 @@ class MiniLMEmbedder:
         self.tokenizer = AutoTokenizer.from_pretrained(str(self.model_dir))
         self.dtype = resolve_dtype(dtype if dtype is not None else os.environ.get("GENESIS_EMBED_DTYPE", "auto"))
         self.model = AutoModel.from_pretrained(str(self.model_dir)).eval()
+        self.model.pooler = None  # mean pooling is used; the [CLS] pooler's output was computed and dropped
+        self.packed_layers = 0
         if self.dtype == "bfloat16":
             self.model = self.model.to(torch.bfloat16)
+            if pack_weights if pack_weights is not None else os.environ.get("GENESIS_EMBED_PACK", "1") != "0":
+                self.packed_layers = pack_linear_layers(self.model, torch)
         self.batch_size = batch_size
         self.max_length = max_length
         self.bulk_workers = workers
@@ -251,6 +259,47 @@ class LangChainEmbedder:
         arr = np.asarray(self._emb.embed_documents(list(texts)), dtype=np.float32)  # type: ignore[attr-defined]
         norms = np.linalg.norm(arr, axis=1, keepdims=True)
         return arr / np.clip(norms, 1e-9, None)
+
+
+def pack_linear_layers(model: object, torch: object) -> int:
+    """Swap the model's bfloat16 ``nn.Linear`` layers for ones whose weights oneDNN has re-laid-out once, at
+    load time, instead of on every call; returns how many were swapped (0 where this torch build cannot).
+
+    A plain bf16 linear re-packs its weight on each call, which for a short text (a few tokens: a query, a
+    request under review) costs as much as the product itself: packed, one short text's forward pass takes
+    about half the time (a 384x1536 layer at 4 tokens: 45 vs 89 us), and bulk batches gain a few percent.
+    The outputs are bit-identical to the unpacked layers (checked here on a probe, and by the tests), so
+    vectors, caches and every calibrated threshold downstream are unchanged."""
+    import torch.nn as nn  # noqa: PLC0415 - torch is loaded by the caller
+
+    ops = getattr(torch, "ops")
+    try:
+        reorder, linear = ops.mkldnn._reorder_linear_weight, ops.mkldnn._linear_pointwise
+        probe_w = getattr(torch, "randn")(8, 16, dtype=getattr(torch, "bfloat16"))
+        probe_x = getattr(torch, "randn")(3, 16, dtype=getattr(torch, "bfloat16"))
+        same = getattr(torch, "equal")(linear(probe_x, reorder(probe_w, 1), None, "none", [], ""),
+                                       nn.functional.linear(probe_x, probe_w))
+    except (AttributeError, RuntimeError):  # no oneDNN in this build
+        return 0
+    if not same:
+        return 0
+
+    class PackedLinear(nn.Module):
+        def __init__(self, layer: nn.Linear) -> None:
+            super().__init__()
+            self.in_features, self.out_features = layer.in_features, layer.out_features
+            self.register_buffer("packed_weight", reorder(layer.weight.detach(), 1))
+            self.register_buffer("bias", None if layer.bias is None else layer.bias.detach().clone())
+
+        def forward(self, x: object) -> object:
+            return linear(x, self.packed_weight, self.bias, "none", [], "")
+
+    swaps = [(parent, name, child) for parent in model.modules()  # type: ignore[attr-defined]
+             for name, child in parent.named_children()
+             if type(child) is nn.Linear and child.weight.dtype == getattr(torch, "bfloat16")]
+    for parent, name, child in swaps:
+        setattr(parent, name, PackedLinear(child))
+    return len(swaps)
 
 
 BULK_NICENESS = 5

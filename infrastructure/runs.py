@@ -10,6 +10,7 @@ import json
 import sqlite3
 import threading
 import time
+from itertools import islice
 from pathlib import Path
 from typing import Any
 
@@ -71,8 +72,10 @@ class RunStore:
                 self._mem[result.run_id] = RunRecord(run_id=result.run_id, task=result.task, status=result.status,
                                                      created_at=created, updated_at=now, result=result)
                 over = len(self._mem) - self.max_in_memory
-                if over > 0:  # oldest finished first (dict order is insertion order; running runs stay)
-                    for rid in [rid for rid, r in self._mem.items() if r.status != "running"][:over]:
+                if over > 0:  # oldest finished first (dict order is insertion order; running runs stay);
+                    # stops at the first ``over`` finished ones instead of scanning every record per finish
+                    finished = (rid for rid, r in self._mem.items() if r.status != "running")
+                    for rid in list(islice(finished, over)):
                         del self._mem[rid]
                 return
             self._db.execute(

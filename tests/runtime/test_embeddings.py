@@ -123,6 +123,17 @@ def test_a_vector_does_not_depend_on_its_batch_mates(dtype: str) -> None:
     assert np.array_equal(alone, mates)
 
 
+@pytest.mark.skipif(resolve_dtype("auto") != "bfloat16", reason="weights are packed for bfloat16 CPUs only")
+def test_packed_linear_layers_give_bit_identical_vectors() -> None:
+    packed = MiniLMEmbedder(dtype="bfloat16", cache_size=0, pack_weights=True)
+    plain = MiniLMEmbedder(dtype="bfloat16", cache_size=0, pack_weights=False)
+    assert packed.packed_layers == 36 and plain.packed_layers == 0  # 6 layers x (q, k, v, out, up, down)
+    texts = ["ping 7", "kill a python process", "quarterly churn by contract type " * 20,
+             *(f"ticket {i}: the invoice export failed" for i in range(80))]
+    assert np.array_equal(packed.embed(texts), plain.embed(texts))  # bulk request: worker passes
+    assert np.array_equal(packed.embed(["ping 8"]), plain.embed(["ping 8"]))  # one short text
+
+
 def test_bulk_passes_group_equal_token_lengths(embedder: MiniLMEmbedder) -> None:
     words = ["cat", "dog", "sun", "car", "red", "big", "old", "new", "hot", "cold"]
     texts = [" ".join(words[(i * 7 + j * 3) % 10] for j in range(n)) + f" {words[i % 10]} {words[(i // 10) % 10]}"
