@@ -57,6 +57,11 @@ class GenesisSettings(BaseSettings):
     )
     replan_on_failure: bool = Field(default=True, description="retry a failed subtask with another agent (HTDAG replan)")
     router_rules: Path | None = Field(default=None, description="YAML rules file for the HALO router")
+    router_glossary: list[Path] = Field(
+        default_factory=list,
+        description="YAML glossaries of your own business jargon (`terms: {\"term | variant\": plain definition}`), "
+                    "laid over the router's shipped glossary",
+    )
     fallback_agent: str | None = None
     disabled_plugins: list[str] = Field(default_factory=list)
     record_trajectories: bool = Field(

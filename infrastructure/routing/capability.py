@@ -183,6 +183,8 @@ class CardScore:
     features: dict[str, float]
     best_passage: str = ""
     matched_terms: list[str] = field(default_factory=list)
+    glossary_terms: list[str] = field(default_factory=list)
+    """Glossary terms found in the request (the same for every card; ``gloss_cos`` says whom they favour)."""
 
 
 class CapabilityIndex:
@@ -249,7 +251,7 @@ class CapabilityIndex:
         bm25_max = max(bm25) or 1.0
         maxes = [m for m, _, _ in per_card]
         mean_max = sum(maxes) / len(maxes)
-        gloss_cos = self._gloss_cos(text)
+        gloss_cos, gloss_terms = self._gloss_cos(text)
         rows: list[tuple[dict[str, float], list[str]]] = []
         for i, prof in enumerate(self.profiles):
             others = [m for j, m in enumerate(maxes) if j != i]
@@ -272,24 +274,24 @@ class CapabilityIndex:
             }
             rows.append((feats, matched))
         probs = self.calibration.probabilities([f for f, _ in rows])
-        out = [CardScore(prof.name, p, feats, self._passage_text(per_card[i][2]), matched)
+        out = [CardScore(prof.name, p, feats, self._passage_text(per_card[i][2]), matched, gloss_terms)
                for i, (prof, p, (feats, matched)) in enumerate(zip(self.profiles, probs, rows))]
         out.sort(key=lambda c: c.probability, reverse=True)
         return out
 
-    def _gloss_cos(self, text: str) -> list[float]:
+    def _gloss_cos(self, text: str) -> tuple[list[float], list[str]]:
         """Per card: the best cosine between the definition of a glossary term found in ``text`` and the
         card's passages, centred on the card set's mean, so that a definition fitting every card equally (or
         no glossary term at all) changes nothing. The definitions are embedded once, so this costs a small
-        matrix product, not another embedding."""
+        matrix product, not another embedding. Also returns the terms found (for the explanation)."""
         vectors = self._gloss_vectors
         hits = self.lexicon.find(text) if vectors is not None else []
         if vectors is None or not hits:
-            return [0.0] * len(self.profiles)
+            return [0.0] * len(self.profiles), []
         rows = [self.lexicon.index_of(h.definition) for h in hits]
         sims = self._matrix @ vectors[rows].T                             # [passages, hits]
         best = np.maximum.reduceat(sims.max(axis=1), self._starts)
-        return [float(v) for v in best - best.mean()]
+        return [float(v) for v in best - best.mean()], [h.term for h in hits]
 
     def _passage_text(self, flat_index: int) -> str:
         i = int(self._owner[flat_index])

@@ -23,9 +23,11 @@ def build_planner(settings: GenesisSettings) -> HTDAGPlanner:
 
 
 def build_router(settings: GenesisSettings) -> HaloRouter:
-    """``HaloRouter`` with ``settings.router_rules`` (hot-reloaded) or the built-in default rules, and
-    ``settings.fallback_agent`` for out-of-scope subtasks (validated against the cards at routing time)."""
-    return HaloRouter(rules=settings.router_rules or DEFAULT_RULES_PATH, fallback_agent=settings.fallback_agent)
+    """``HaloRouter`` with ``settings.router_rules`` (hot-reloaded) or the built-in default rules,
+    ``settings.fallback_agent`` for out-of-scope subtasks (validated against the cards at routing time), and
+    the shipped business glossary extended by ``settings.router_glossary`` files."""
+    return HaloRouter(rules=settings.router_rules or DEFAULT_RULES_PATH, fallback_agent=settings.fallback_agent,
+                      glossary=settings.router_glossary)
 
 
 def build_validator(settings: GenesisSettings) -> AOPValidator:

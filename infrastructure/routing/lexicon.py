@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import re
 import threading
+from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
@@ -105,6 +106,22 @@ class Lexicon:
             return cls.from_yaml(p.read_text(encoding="utf-8"), source=str(p))
         except FileNotFoundError:
             raise ConfigError(f"lexicon file not found: {p}", field="lexicon") from None
+
+    def merged(self, *others: Lexicon) -> Lexicon:
+        """This glossary with ``others`` laid over it: their terms are added, and a term they define again takes
+        their definition (an organisation's own meaning of a word wins over the shipped one)."""
+        entries = dict(self._entries)
+        for other in others:
+            entries.update(other._entries)
+        return Lexicon(entries)
+
+    @classmethod
+    def with_extra(cls, paths: Sequence[str | Path]) -> Lexicon:
+        """The shipped glossary extended by glossary files (the ``router_glossary`` setting): the jargon of one
+        business — product names, internal abbreviations — defined in plain words, for any card set."""
+        if not paths:
+            return default_lexicon()
+        return default_lexicon().merged(*(cls.load(p) for p in paths))
 
     def find(self, text: str) -> list[GlossHit]:
         """Glossary terms in ``text``, longest first at each position, without overlaps, deduplicated."""

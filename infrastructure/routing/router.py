@@ -20,6 +20,7 @@ from ..errors import BadInputError, UnknownAgentError
 from .capability import Calibration, CardScore, index_for
 from .cost import TIER_PRICE_USD, cheapest_adequate, estimate_difficulty
 from .health import HealthTracker
+from .lexicon import Lexicon
 from .llm_json import extract_json, reply_text, schema_errors
 from .rules import RuleSet, RulesSource, load_rules
 from .text import has_content, truncate
@@ -57,7 +58,8 @@ class HaloRouter:
                  fallback_agent: str | None = None, calibration: Calibration | None = None,
                  embedder: Embedder | None = None, threshold: float | None = None,
                  max_text_chars: int = 1000, tie_margin: float = 0.05, ambiguity_margin: float = 0.12,
-                 health: HealthTracker | None = None, llm_top_k: int = 3) -> None:
+                 health: HealthTracker | None = None, llm_top_k: int = 3,
+                 glossary: Lexicon | Sequence[str | Path] | None = None) -> None:
         if max_text_chars < 16:
             raise BadInputError("max_text_chars must be at least 16", field="max_text_chars")
         self.rules = load_rules(rules)
@@ -73,6 +75,9 @@ class HaloRouter:
         self.ambiguity_margin = ambiguity_margin
         self.health = health or HealthTracker()
         self.llm_top_k = llm_top_k
+        # business jargon defined in plain words (``lexicon.py``): the shipped glossary, or it extended by
+        # glossary files (an organisation's own terms), or a given ``Lexicon``
+        self.lexicon = glossary if isinstance(glossary, Lexicon) else Lexicon.with_extra(list(glossary or []))
 
     # ------------------------------------------------------------------ outcomes / load
 
@@ -246,7 +251,8 @@ class HaloRouter:
         return local
 
     def _scores(self, text: str, pool: Sequence[AgentCard]) -> list[CardScore]:
-        return index_for(pool, embedder=self._embedder_or_default(), calibration=self.calibration).score(text)
+        return index_for(pool, embedder=self._embedder_or_default(), calibration=self.calibration,
+                         lexicon=self.lexicon).score(text)
 
     def _candidates(self, scores: list[CardScore], by_name: dict[str, AgentCard]) -> list[Candidate]:
         return [Candidate(agent=s.agent, score=round(s.probability, 4), signals=_signals(s)) for s in scores][:8]
@@ -322,4 +328,6 @@ def _why(s: CardScore) -> str:
     bits = [f"closest: {s.best_passage[:80]!r}" if s.best_passage else "", f"cos {s.features['cos_max']:.2f}"]
     if s.matched_terms:
         bits.append("keywords " + ", ".join(s.matched_terms[:5]))
+    if s.glossary_terms and s.features.get("gloss_cos", 0.0) > 0:
+        bits.append("jargon " + ", ".join(repr(t) for t in s.glossary_terms[:3]) + " fits it")
     return ", ".join(b for b in bits if b)

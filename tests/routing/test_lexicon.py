@@ -121,3 +121,38 @@ def test_tune_ablation_switches_the_glossary_off(tmp_path: Path) -> None:
     assert gold == [0]
     assert with_file[0, 0, col] > 0.05 and (without[..., col] == 0.0).all()
     assert tune.load_lexicon(None) is default_lexicon()
+
+
+def test_own_glossary_is_laid_over_the_shipped_one(tmp_path: Path) -> None:
+    """``router_glossary``: an organisation's jargon (here an invented in-house term) reaches the router from
+    settings; its files add terms and redefine shipped ones, and a missing file is a clear config error."""
+    from genesis_agents.infrastructure.config import load_settings
+    from genesis_agents.infrastructure.contracts import Subtask, Task
+    from genesis_agents.infrastructure.routing.factory import build_router
+
+    own = tmp_path / "our_terms.yaml"
+    own.write_text("terms:\n"
+                   "  zephyr sweep: reconcile the accounts, close the books and finalise the ledger for the period\n"
+                   "  nda: our internal name for the quarterly newsletter draft\n")
+    merged = default_lexicon().merged(Lexicon.load(own))
+    assert [h.term for h in merged.find("Run the zephyr sweep for Q3")] == ["zephyr sweep"]
+    assert merged.find("Draft an NDA")[0].definition.startswith("our internal name")   # redefined
+    assert merged.find("Write an offer letter")[0].term == "offer letter"                # shipped terms kept
+    assert default_lexicon().find("Run the zephyr sweep for Q3") == []                   # shipped one untouched
+
+    text = "Run the zephyr sweep for Q3"
+    task = Task(text=text)
+
+    def decide(settings_dir: Path, **kw: object) -> tuple[str | None, dict[str, float], str]:
+        router = build_router(load_settings(data_dir=settings_dir, **kw))
+        decision = router.route_sync(Subtask(id="s1", text=text), task, _cards())
+        return decision.agent, {c.agent: c.signals["gloss_cos"] for c in decision.alternatives}, decision.explanation
+
+    agent, gloss, why = decide(tmp_path / "a", router_glossary=[own])
+    assert agent == "bookkeeper" and max(gloss, key=gloss.get) == "bookkeeper" and gloss["bookkeeper"] > 0.05
+    assert "jargon 'zephyr sweep' fits it" in why
+    _, plain, why = decide(tmp_path / "b")
+    assert all(v == 0.0 for v in plain.values()) and "jargon" not in why  # without it the term means nothing
+    with pytest.raises(ConfigError) as exc:
+        build_router(load_settings(data_dir=tmp_path / "c", router_glossary=[tmp_path / "missing.yaml"]))
+    assert exc.value.field == "lexicon" and "missing.yaml" in str(exc.value)
