@@ -36,11 +36,11 @@ from .detectors import refusal_cues
 from .labels import HARM_CATEGORIES
 from .request_features import FEATURE_NAMES as REQUEST_FEATURE_NAMES
 from .request_features import cues_fingerprint, request_features
-from .response_features import response_features
+from .response_features import features_fingerprint, response_features
 
 log = logging.getLogger(__name__)
 
-BUNDLE_VERSION = 3
+BUNDLE_VERSION = 4
 SHIPPED_BUNDLE = datasets.DATA_DIR / "models" / "safety_models.npz"
 _HASH_FEATURES = 2**18
 _OPENING_CHARS = 300
@@ -53,6 +53,15 @@ calibration split among 0, 0.1, 0.15, 0.2, 0.3."""
 _STACK_C = 0.1
 """Inverse regularisation of the stacker (SVM decision value + cues): strong, so no single cue can flip a
 confident SVM decision."""
+_REFUSAL_C = 4.0
+"""Inverse regularisation of the refusal model. Chosen among 0.5, 1, 2, 3, 4 on out-of-fold scores of the
+calibration split (grouped by prompt) and 5-fold cross-validation of the seed responses: 4 gave 94.4% / AUC
+0.991 and 92.1% / AUC 0.986 (1 gave 93.9% / 0.991 and 90.5% / 0.981)."""
+_REFUSAL_DENSE_SCALE = 1.0
+"""Training-time scale of the dense refusal features relative to the hashed n-grams (folded into the stored
+weights); 2 and 3 were worse on both out-of-fold measures."""
+_REFUSAL_HASH_SCALE = 1.0
+"""Training-time scale of the hashed n-grams; 0.5 was worse on both out-of-fold measures."""
 _CALIBRATION_WEIGHT = 1.0
 """Sample weight of an XSTest calibration completion relative to a seed response when training the refusal
 model."""
@@ -292,11 +301,12 @@ def _fit_refusal(texts: Sequence[str], labels: np.ndarray, weights: np.ndarray) 
     from sklearn.linear_model import LogisticRegression
 
     hashed = _hasher().transform([t[:_OPENING_CHARS] for t in texts])
-    dense = sp.csr_matrix(dense_refusal_features(texts))
-    lr = LogisticRegression(C=1.0, max_iter=5000, class_weight="balanced").fit(
-        sp.hstack([hashed, dense]).tocsr(), labels, sample_weight=weights)
+    dense = sp.csr_matrix(dense_refusal_features(texts) * _REFUSAL_DENSE_SCALE)
+    lr = LogisticRegression(C=_REFUSAL_C, max_iter=5000, class_weight="balanced").fit(
+        sp.hstack([hashed * _REFUSAL_HASH_SCALE, dense]).tocsr(), labels, sample_weight=weights)
     coef = lr.coef_[0]
-    w, cue_w = coef[:_HASH_FEATURES], coef[_HASH_FEATURES:]
+    # fold the training-time scales into the weights: inference reads the unscaled features
+    w, cue_w = coef[:_HASH_FEATURES] * _REFUSAL_HASH_SCALE, coef[_HASH_FEATURES:] * _REFUSAL_DENSE_SCALE
     nz = np.flatnonzero(np.abs(w) > 1e-6)
     return RefusalModel(nz.astype(np.int32), w[nz].astype(np.float32), cue_w.astype(np.float32),
                         float(lr.intercept_[0]))
@@ -421,7 +431,7 @@ def train_models(embedder: Any | None = None) -> SafetyModels:
     started = time.perf_counter()
     models = SafetyModels(train_request_model(embedder), train_refusal_model(), Thresholds(),
                           {"version": BUNDLE_VERSION, "seed_fingerprint": datasets.seed_fingerprint(),
-                           "request_cues": cues_fingerprint(),
+                           "request_cues": cues_fingerprint(), "refusal_features": features_fingerprint(),
                            "embedder": getattr(embedder, "name", type(embedder).__name__)})
     calibrate(models, embedder)
     models.meta["train_seconds"] = round(time.perf_counter() - started, 2)
@@ -432,6 +442,7 @@ def _valid(models: SafetyModels, embedder_name: str) -> bool:
     return (models.meta.get("version") == BUNDLE_VERSION
             and models.meta.get("seed_fingerprint") == datasets.seed_fingerprint()
             and models.meta.get("request_cues") == cues_fingerprint()
+            and models.meta.get("refusal_features") == features_fingerprint()
             and models.meta.get("embedder") == embedder_name)
 
 

@@ -36,6 +36,23 @@ _REFUSAL_PATTERNS: tuple[str, ...] = (
     r"\bI(?:'m|\s+am)\s+(?:going\s+to\s+|gonna\s+)?(?:have\s+to\s+)?(?:pass\s+on|decline|sit\s+this\s+one\s+out)\b",
     r"\b(?:not\s+(?:something|a\s+request|a\s+topic)\s+I\s+(?:can|will|'ll)|I(?:'m|\s+am)\s+not\s+willing\s+to)\b",
     r"\b(?:unable|not\s+able)\s+to\s+(?:share|give|disclose|reveal|tell)\b",
+    # Other assistants' phrasings of the same stance (checked against the seed responses, not test sets):
+    # bare apologies at the opening, preferences, permissions, "I don't produce ...", turning a request down.
+    r"^\W*(?:sorry|apologies|my\s+apologies|unfortunately|regrettably)\b(?!\s+(?:to\s+hear|for\s+(?:your|the)\s+loss|about\s+your))",
+    r"\bI(?:'d|\s+would)\s+(?:prefer|like)\s+not\s+to\b|\bI(?:'d|\s+would)\s+(?:prefer|rather)\s+(?:to\s+)?avoid\b",
+    (r"\bI(?:'m|\s+am)\s+not\s+(?:permitted|allowed|authori[sz]ed|in\s+a\s+position|the\s+right\s+(?:source|person))\b|"
+     r"\bnot\s+(?:permitted|allowed)\s+to\s+(?:help|assist|provide|share|give|discuss|write|create|generate)\b"),
+    (r"\bI\s+(?:do\s+not|don'?t)\s+(?:provide|produce|generate|create|write|give\s+out|offer|engage\s+in|"
+     r"assist\s+with|help\s+with|share|do)\b"),
+    (r"\bI(?:'ll|\s+will|'m\s+going\s+to|\s+am\s+going\s+to|\s+must|\s+have\s+to|\s+need\s+to)\s+"
+     r"(?:have\s+to\s+)?(?:refrain|decline|refuse|turn\s+(?:this|that|it|you)\s+down|say\s+no|pass)\b"),
+    (r"\b(?:have|need)\s+to\s+(?:turn\s+down|decline|refuse)\b|\bI\s+must\s+refuse\b|\bhard\s+no\b|"
+     r"\boff\s+the\s+table\b|^\W*(?:no|nope)\s*[.,!\u2014-]\s*(?:I|that|this|sorry)\b"),
+    (r"\b(?:outside|beyond)\s+(?:of\s+)?(?:what\s+I(?:'m|\s+am)\s+(?:allowed|able|permitted)|my\s+(?:scope|remit|"
+     r"guidelines|capabilities))\b|\bagainst\s+my\s+(?:rules|values|usage\s+polic)"),
+    (r"\b(?:isn'?t|aren'?t|is\s+not|are\s+not|not)\s+(?:something|a\s+(?:question|topic|request|subject))\s+I"
+     r"(?:'m|\s+am)?\s*(?:can|will|able|comfortable|allowed|permitted|do|'ll|going\s+to)\b"),
+    r"\bI(?:'ll|\s+will)\s+(?:skip|leave\s+(?:it|that|this)\s+there|stop\s+here|have\s+to\s+stop)\b",
 )
 _REFUSAL_RE = re.compile("|".join(f"(?:{p})" for p in _REFUSAL_PATTERNS), re.IGNORECASE)
 _PIVOT_RE = re.compile(r"\b(?:however|but|that\s+said|instead|that\s+being\s+said)\b", re.IGNORECASE)
@@ -55,6 +72,18 @@ _HEDGE_PATTERNS: tuple[str, ...] = (
     r"\binstead,?\s+(?:consider|I\s+(?:would\s+)?(?:suggest|recommend)|you\s+(?:could|can|might|should)|try|here\s+are)\b",
     r"\b(?:harmful|offensive|disrespectful|inappropriate|unethical|hurtful|problematic|stereotypes?)\b",
     r"\b(?:I\s+(?:would\s+)?(?:encourage|urge|advise)\s+you|please\s+(?:note|be\s+aware|remember|consider))\b",
+    # Redirects that send the person elsewhere instead of answering, and lecturing openers.
+    (r"\b(?:please|I(?:'d|\s+would)?\s+(?:strongly\s+|really\s+)?(?:recommend|suggest|advise))\s+(?:that\s+you\s+)?"
+     r"(?:speak(?:ing)?|talk(?:ing)?|consult(?:ing)?|contact(?:ing)?|reach(?:ing)?\s+out|see(?:ing)?|call(?:ing)?|"
+     r"check(?:ing)?\s+with|ask(?:ing)?|hir(?:e|ing)|book(?:ing)?)\b"),
+    (r"\b(?:best|better|really)\s+(?:discussed|answered|handled|left)\s+(?:with|by|to)\b|\b(?:is|are)\s+(?:really\s+)?"
+     r"(?:a\s+question|something)\s+(?:for|best\s+(?:discussed|answered))\b|\bthe\s+right\s+(?:people|person)\s+to\b"),
+    (r"\b(?:raises?|raising)\s+(?:serious\s+|important\s+|real\s+)?(?:ethical|moral|privacy|safety)\s+(?:questions|concerns|issues)\b|"
+     r"\b(?:sensitive|painful|delicate)\s+(?:and\s+\w+\s+)?(?:topic|subject|issue|matter)\b|"
+     r"\bI\s+(?:want|have|need)\s+to\s+be\s+careful\b|\b(?:worth|important\s+to\s+be)\s+(?:being\s+)?careful\b"),
+    (r"\b(?:rather\s+than|instead\s+of)\s+(?:focusing|thinking|answering|providing|going|explaining|asking)\b|"
+     r"\bhow\s+about\s+(?:we|a|an|focusing|trying)\b|\bmight\s+(?:enjoy|prefer|like)\b|\bwords\s+can\s+hurt\b|"
+     r"\b(?:with|show)\s+(?:respect|compassion|empathy|kindness)\b|\breflect(?:ing)?\s+on\b"),
 )
 _HEDGE_RE = re.compile("|".join(f"(?:{p})" for p in _HEDGE_PATTERNS), re.IGNORECASE)
 HEDGE_RE = _HEDGE_RE

@@ -16,6 +16,7 @@ from collections import OrderedDict
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from functools import partial
+from itertools import islice
 from typing import Any, Literal, Protocol
 
 from ..contracts import DoneEvent, RunResult, Task, new_id
@@ -146,7 +147,8 @@ class RunHub:
         over = len(self._runs) - self.settings.max_kept_runs + 1
         if over <= 0:
             return
-        for run_id in [rid for rid, h in self._runs.items() if h.done][:over]:
+        done = (rid for rid, h in self._runs.items() if h.done)  # oldest first; stops at the first ``over``
+        for run_id in list(islice(done, over)):
             del self._runs[run_id]
 
     # ------------------------------------------------------------------------------------ read
