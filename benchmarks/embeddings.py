@@ -99,7 +99,6 @@ def main() -> int:
     if not 64 <= args.texts <= 100_000:
         ap.error("--texts must be within 64..100000")
     import torch
-
     from genesis_agents.infrastructure.embeddings import resolve_dtype
 
     torch.set_num_threads(args.threads)

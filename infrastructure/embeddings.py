@@ -30,7 +30,7 @@ from collections import OrderedDict
 from collections.abc import Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
-from typing import Protocol, runtime_checkable
+from typing import Any, Protocol, runtime_checkable
 
 import numpy as np
 
@@ -261,7 +261,7 @@ class LangChainEmbedder:
         return arr / np.clip(norms, 1e-9, None)
 
 
-def pack_linear_layers(model: object, torch: object) -> int:
+def pack_linear_layers(model: Any, torch: Any) -> int:
     """Swap the model's bfloat16 ``nn.Linear`` layers for ones whose weights oneDNN has re-laid-out once, at
     load time, instead of on every call; returns how many were swapped (0 where this torch build cannot).
 
@@ -270,33 +270,30 @@ def pack_linear_layers(model: object, torch: object) -> int:
     about half the time (a 384x1536 layer at 4 tokens: 45 vs 89 us), and bulk batches gain a few percent.
     The outputs are bit-identical to the unpacked layers (checked here on a probe, and by the tests), so
     vectors, caches and every calibrated threshold downstream are unchanged."""
-    import torch.nn as nn  # noqa: PLC0415 - torch is loaded by the caller
-
-    ops = getattr(torch, "ops")
+    nn: Any = torch.nn
     try:
-        reorder, linear = ops.mkldnn._reorder_linear_weight, ops.mkldnn._linear_pointwise
-        probe_w = getattr(torch, "randn")(8, 16, dtype=getattr(torch, "bfloat16"))
-        probe_x = getattr(torch, "randn")(3, 16, dtype=getattr(torch, "bfloat16"))
-        same = getattr(torch, "equal")(linear(probe_x, reorder(probe_w, 1), None, "none", [], ""),
-                                       nn.functional.linear(probe_x, probe_w))
+        reorder, linear = torch.ops.mkldnn._reorder_linear_weight, torch.ops.mkldnn._linear_pointwise
+        probe_w = torch.randn(8, 16, dtype=torch.bfloat16)
+        probe_x = torch.randn(3, 16, dtype=torch.bfloat16)
+        same = torch.equal(linear(probe_x, reorder(probe_w, 1), None, "none", [], ""),
+                           nn.functional.linear(probe_x, probe_w))
     except (AttributeError, RuntimeError):  # no oneDNN in this build
         return 0
     if not same:
         return 0
 
-    class PackedLinear(nn.Module):
-        def __init__(self, layer: nn.Linear) -> None:
+    class PackedLinear(nn.Module):  # type: ignore[misc]
+        def __init__(self, layer: Any) -> None:
             super().__init__()
             self.in_features, self.out_features = layer.in_features, layer.out_features
             self.register_buffer("packed_weight", reorder(layer.weight.detach(), 1))
             self.register_buffer("bias", None if layer.bias is None else layer.bias.detach().clone())
 
-        def forward(self, x: object) -> object:
+        def forward(self, x: Any) -> Any:
             return linear(x, self.packed_weight, self.bias, "none", [], "")
 
-    swaps = [(parent, name, child) for parent in model.modules()  # type: ignore[attr-defined]
-             for name, child in parent.named_children()
-             if type(child) is nn.Linear and child.weight.dtype == getattr(torch, "bfloat16")]
+    swaps = [(parent, name, child) for parent in model.modules() for name, child in parent.named_children()
+             if type(child) is nn.Linear and child.weight.dtype == torch.bfloat16]
     for parent, name, child in swaps:
         setattr(parent, name, PackedLinear(child))
     return len(swaps)

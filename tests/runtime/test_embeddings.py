@@ -7,7 +7,6 @@ import threading
 
 import numpy as np
 import pytest
-
 from genesis_agents.infrastructure.embeddings import MiniLMEmbedder, default_embedder, resolve_dtype
 from genesis_agents.infrastructure.errors import ConfigError
 
