@@ -108,8 +108,10 @@ class HaloRouter:
         """Choose an agent for ``subtask``. Raises ``BadInputError`` for an empty card set and
         ``UnknownAgentError`` for pins, rules or a fallback naming unregistered agents."""
         start = time.perf_counter()
-        # embedding is CPU work (and the first call loads the model): keep it off the event loop
-        decision = await asyncio.to_thread(self._route_local, subtask, task, cards)
+        if subtask.agent or task.agent:  # pinned: nothing to score, decided here without a thread hop
+            decision = self._route_local(subtask, task, cards)
+        else:  # embedding is CPU work (and the first call loads the model): keep it off the event loop
+            decision = await asyncio.to_thread(self._route_local, subtask, task, cards)
         if isinstance(decision, _Ambiguous):
             decision = await self._arbitrate(decision, llm) if llm is not None else decision.local
         decision.latency_ms = round((time.perf_counter() - start) * 1000, 3)
