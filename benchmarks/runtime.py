@@ -1,8 +1,9 @@
 """Runtime overhead: Genesis vs a bare LangGraph graph with the same nodes and checkpointer.
 
 Both run a single no-op agent task through plan -> route -> validate -> schedule -> execute (Send) ->
-review -> remember -> respond, with LangGraph's in-memory checkpointer and durability="sync" (as Genesis
-uses, for crash safety), in the same process and run.
+review -> remember -> respond, with LangGraph's in-memory checkpointer and durability="exit" (as Genesis
+uses with that checkpointer: in-memory checkpoints do not survive a crash, so one is written when the graph
+stops; with SQLite Genesis writes one per step), in the same process and run.
 Genesis uses a pinned agent, the pass-through reviewer and the in-process memory, so the figure is the
 cost of the runtime itself (validation, limits, tracing, events, run records), not of routing models.
 
@@ -109,7 +110,7 @@ async def measure(n: int, concurrent: int) -> dict[str, Any]:
                    safety_reviewer="passthrough", load_plugins=False, agents=[NoOp()])
 
     async def one_bare(i: int) -> None:
-        out = await bare.ainvoke({"text": "x"}, {"configurable": {"thread_id": f"b{i}"}}, durability="sync")
+        out = await bare.ainvoke({"text": "x"}, {"configurable": {"thread_id": f"b{i}"}}, durability="exit")
         assert out["answer"] == "ok"
 
     async def one_genesis(i: int) -> None:

@@ -325,13 +325,16 @@ class Genesis:
         started = time.time()
         graph = await self._graph()
         config = {"configurable": {"thread_id": scope.run_id}, "recursion_limit": 10_000}
+        in_memory = self.settings.checkpointer == "memory" and self._checkpointer_override is None
         try:
             # "sync" durability: each step is checkpointed before the next starts, so a crash loses
-            # at most the steps that were running (LangGraph's default "async" may lag behind).
-            final = await graph.ainvoke(state, config, durability="sync")
+            # at most the steps that were running (LangGraph's default "async" may lag behind). In-memory
+            # checkpoints do not outlive the process, so there a checkpoint per step protects nothing: "exit"
+            # writes one when the graph stops (done, failed, cancelled or interrupted), which ``aresume`` needs.
+            final = await graph.ainvoke(state, config, durability="exit" if in_memory else "sync")
             result = build_result(final, started_at=started)
             self.runs.finish(result)
-            if self.settings.checkpointer == "memory" and self._checkpointer_override is None:
+            if in_memory:
                 self._drop_checkpoints(self._graphs[id(asyncio.get_running_loop())][1], scope.run_id)
             if self._otel is not None:
                 self._otel.export(result.run_id, result.trace)
