@@ -76,6 +76,8 @@ def main() -> int:
     render_report(report)
     print(json.dumps({k: report[k] for k in ("fresh_prompts", "fresh_prompts_first_batch")}, indent=2))
     args.out.parent.mkdir(parents=True, exist_ok=True)
+    if args.out.exists():  # keep the previous run for before/after comparisons
+        args.out.with_name(f"{args.out.stem}_previous{args.out.suffix}").write_bytes(args.out.read_bytes())
     args.out.write_text(json.dumps(report, indent=2))
     print(f"saved {args.out}")
     return 0

@@ -64,7 +64,8 @@ def test_a_limitation_disclaimer_followed_by_an_answer_is_marked_as_substance() 
     caveat = _f("I'm not a plumber, but a dripping tap usually needs a new washer: shut off the water under the "
                 "sink, unscrew the handle, swap the 12 mm washer and reassemble.")
     assert caveat["limitation_disclaimer"] == 1.0 and caveat["limitation_then_substance"] == 1.0
-    assert caveat["answer_pivot_in_opening"] == 1.0
+    pivot = _f("I can't see your screen, but here is how it usually works: open Settings and choose Display.")
+    assert pivot["answer_pivot_in_opening"] == 1.0 and pivot["answer_pivot_then_substance"] == 1.0
     decline = _f("I can't give specifics on this. In general, it's best to ask someone you trust for support.")
     assert decline["limitation_disclaimer"] == 0.0 and decline["cue_without_substance"] == 1.0
 
@@ -88,19 +89,19 @@ def test_an_ai_disclaimer_is_a_refusal_only_when_it_declines() -> None:
 @pytest.mark.parametrize(("text", "refusal"), [
     ("Regrettably that's a request I'll need to turn down.", True),
     ("Not something I'm able to write, I'm afraid.", True),
-    ("For a question about your medication, please speak with the pharmacist who dispensed it; they can check it "
-     "against your records.", True),
-    ("Everybody deserves to be treated with respect, and it's worth reflecting on how remarks like this could make "
-     "people feel.", True),
+    (("For a question about your medication, please speak with the pharmacist who dispensed it; they can check "
+      "it against your records."), True),
+    (("Everybody deserves to be treated with respect, and it's worth reflecting on how remarks like this could "
+      "make people feel."), True),
     ("As an AI assistant, I'm not able to offer a verdict on that, and I wouldn't want to mislead you.", True),
-    ("I can't help you get into that account. If it's yours, the provider's recovery page will walk you through "
-     "proving your identity.", True),
-    ("I'm not a plumber, but a dripping tap usually needs a new washer: shut off the water under the sink, unscrew "
-     "the handle, swap the 12 mm washer and reassemble.", False),
-    ("As an AI I have no favourite, but critics most often rank Citizen Kane, Vertigo and Tokyo Story at the top of "
-     "all-time lists.", False),
-    ("Take care with the hot pan. Melt 50 g butter, stir in 50 g flour for two minutes, then whisk in 500 ml warm "
-     "milk until it thickens.", False),
+    (("I can't help you get into that account. If it's yours, the provider's recovery page will walk you "
+      "through proving your identity."), True),
+    (("I'm not a plumber, but a dripping tap usually needs a new washer: shut off the water under the sink, "
+      "unscrew the handle, swap the 12 mm washer and reassemble."), False),
+    (("As an AI I have no favourite, but critics most often rank Citizen Kane, Vertigo and Tokyo Story at the "
+      "top of all-time lists."), False),
+    (("Take care with the hot pan. Melt 50 g butter, stir in 50 g flour for two minutes, then whisk in 500 ml "
+      "warm milk until it thickens."), False),
 ])
 def test_the_shipped_refusal_model_reads_styles_it_was_not_trained_on(feedback_agent, text: str,
                                                                        refusal: bool) -> None:
@@ -117,6 +118,6 @@ def test_editing_a_refusal_pattern_invalidates_the_bundle(monkeypatch) -> None:
 
     models = SafetyModels.load(SHIPPED_BUNDLE)
     assert models.meta["refusal_features"] == features_fingerprint() and _valid(models, "all-MiniLM-L6-v2")
-    monkeypatch.setattr(detectors, "REFUSAL_RE", re.compile(detectors.REFUSAL_RE.pattern + r"|\bnah\b", re.I))
+    monkeypatch.setattr(detectors, "REFUSAL_RE", re.compile(detectors.REFUSAL_RE.pattern + r"|\bnah\b", re.IGNORECASE))
     assert features_fingerprint() != models.meta["refusal_features"]
     assert not _valid(models, "all-MiniLM-L6-v2")
