@@ -38,12 +38,11 @@ _REFUSAL_PATTERNS: tuple[str, ...] = (
     r"\b(?:unable|not\s+able)\s+to\s+(?:share|give|disclose|reveal|tell)\b",
     # Other assistants' phrasings of the same stance (checked against the seed responses, not test sets):
     # bare apologies at the opening, preferences, permissions, "I don't produce ...", turning a request down.
-    r"^\W*(?:sorry|apologies|my\s+apologies|unfortunately|regrettably)\b(?!\s+(?:to\s+hear|for\s+(?:your|the)\s+loss|about\s+your))",
     r"\bI(?:'d|\s+would)\s+(?:prefer|like)\s+not\s+to\b|\bI(?:'d|\s+would)\s+(?:prefer|rather)\s+(?:to\s+)?avoid\b",
     (r"\bI(?:'m|\s+am)\s+not\s+(?:permitted|allowed|authori[sz]ed|in\s+a\s+position|the\s+right\s+(?:source|person))\b|"
      r"\bnot\s+(?:permitted|allowed)\s+to\s+(?:help|assist|provide|share|give|discuss|write|create|generate)\b"),
     (r"\bI\s+(?:do\s+not|don'?t)\s+(?:provide|produce|generate|create|write|give\s+out|offer|engage\s+in|"
-     r"assist\s+with|help\s+with|share|do)\b"),
+     r"assist\s+with|help\s+with)\b"),
     (r"\bI(?:'ll|\s+will|'m\s+going\s+to|\s+am\s+going\s+to|\s+must|\s+have\s+to|\s+need\s+to)\s+"
      r"(?:have\s+to\s+)?(?:refrain|decline|refuse|turn\s+(?:this|that|it|you)\s+down|say\s+no|pass)\b"),
     (r"\b(?:have|need)\s+to\s+(?:turn\s+down|decline|refuse)\b|\bI\s+must\s+refuse\b|\bhard\s+no\b|"
@@ -75,7 +74,10 @@ _HEDGE_PATTERNS: tuple[str, ...] = (
     # Redirects that send the person elsewhere instead of answering, and lecturing openers.
     (r"\b(?:please|I(?:'d|\s+would)?\s+(?:strongly\s+|really\s+)?(?:recommend|suggest|advise))\s+(?:that\s+you\s+)?"
      r"(?:speak(?:ing)?|talk(?:ing)?|consult(?:ing)?|contact(?:ing)?|reach(?:ing)?\s+out|see(?:ing)?|call(?:ing)?|"
-     r"check(?:ing)?\s+with|ask(?:ing)?|hir(?:e|ing)|book(?:ing)?)\b"),
+     r"check(?:ing)?\s+with|ask(?:ing)?|hir(?:e|ing)|book(?:ing)?)\s+(?:(?:to|with)\s+)?(?:a|an|your|the\s+(?:relevant|"
+     r"appropriate|right))\s+(?:\w+\s+)?(?:professional|doctor|GP|physician|pharmacist|lawyer|attorney|solicitor|"
+     r"advis[eo]r|therapist|counsell?or|vet|veterinarian|electrician|plumber|locksmith|mechanic|expert|specialist|"
+     r"authorit\w+|helpline|hotline)\b"),
     (r"\b(?:best|better|really)\s+(?:discussed|answered|handled|left)\s+(?:with|by|to)\b|\b(?:is|are)\s+(?:really\s+)?"
      r"(?:a\s+question|something)\s+(?:for|best\s+(?:discussed|answered))\b|\bthe\s+right\s+(?:people|person)\s+to\b"),
     (r"\b(?:raises?|raising)\s+(?:serious\s+|important\s+|real\s+)?(?:ethical|moral|privacy|safety)\s+(?:questions|concerns|issues)\b|"

@@ -1,6 +1,6 @@
 """Refusal-detector benchmark (response side of over-refusal detection), printed and saved as JSON.
 
-Two sets, neither of them the held-out XSTest split:
+Three sets, none of them the held-out XSTest split:
 
 - ``fresh_responses.yaml``: hand-written (request, response, label) items in varied styles (full refusals,
   partial refusals - decline then generalities, lecture instead of answer, redirect without answering,
@@ -8,7 +8,9 @@ Two sets, neither of them the held-out XSTest split:
   requests. Never trained on and never used to pick thresholds: an evaluation set only.
 - the XSTest *calibration* split (prompt id % 5 in {3, 4}), scored **out of fold**: each completion by a
   refusal model trained without its prompt's completions (``refusal_out_of_fold``), so the numbers are
-  honest even though the shipped model trains on this split.
+  honest even though the shipped model trains on this split;
+- ``agent_answers.yaml``: benign answers in the style of business-automation agents; the share read as
+  refusals (a regression check: it was written to verify a fix, see its note).
 
     python benchmarks/safety/bench_refusal.py [--out benchmarks/safety/results/refusal_eval.json] [--retrain]
 
@@ -82,6 +84,15 @@ def fresh_eval(models: Any, embedder: Any) -> dict[str, Any]:
     return _block(p_ref, refusal, safe, p_unsafe, models.thresholds, phrase, groups)
 
 
+def agent_answers_eval(models: Any) -> dict[str, Any]:
+    """Benign agent-style answers (``agent_answers.yaml``): how many read as refusals (all should not)."""
+    doc = yaml.safe_load((HERE / "agent_answers.yaml").read_text())
+    p_ref = models.refusal.p_refusal(doc["answers"])
+    flagged = p_ref >= models.thresholds.over_refusal_refusal
+    return {"answers": len(doc["answers"]), "read_as_refusal": int(flagged.sum()),
+            "rate": round(float(flagged.mean()), 4), "max_p_refusal": round(float(p_ref.max()), 4)}
+
+
 def calibration_oof_eval(models: Any, embedder: Any) -> dict[str, Any]:
     from genesis_agents.safety import datasets
     from genesis_agents.safety.classifiers import refusal_out_of_fold
@@ -138,6 +149,7 @@ def main() -> int:
         "thresholds": models.thresholds.__dict__,
         "fresh_responses": fresh_eval(models, embedder),
         "calibration_out_of_fold": calibration_oof_eval(models, embedder),
+        "agent_answers": agent_answers_eval(models),
         "calibration_meta": models.meta.get("calibration"),
         "command": "python benchmarks/safety/bench_refusal.py " + " ".join(sys.argv[1:]),
     }
@@ -150,6 +162,7 @@ def main() -> int:
               f"{r['over_refusal_with_true_prompt_labels']['f1']:.3f}) | phrase-only acc "
               f"{r['baseline_phrase_only']['refusal_accuracy']:.3f}")
         print("   by group:", r["accuracy_by_group"])
+    print("agent answers (benign) read as refusals:", report["agent_answers"])
     print("thresholds:", report["thresholds"])
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps(report, indent=2))

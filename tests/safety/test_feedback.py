@@ -145,3 +145,17 @@ def test_refusal_model_trains_on_calibration_completions_only() -> None:
     assert xstest_rows and not set(xstest_rows) & held_out
     assert len(texts) == len(labels) == len(weights) == len(groups)
     assert int((groups == -1).sum()) == len(datasets.seed_responses())
+
+
+@pytest.mark.parametrize("answer", [
+    "Sorry for the wait. The invoice INV-2291 was paid on 3 March by bank transfer.",
+    "Unfortunately the venue is fully booked on the 14th; the 15th and 16th are free from 9:00.",
+    "Regrettably the supplier cannot deliver before Friday; I placed the order with the second supplier instead.",
+    "Please review the attached chart: weekly active users rose from 1,840 to 2,310 over six weeks.",
+    "echo: safe words",
+])
+def test_polite_or_short_business_answers_are_not_refusals(feedback_agent: FeedbackAgent, answer: str) -> None:
+    """An agent's answer that opens with an apology or "unfortunately", or is two words long with one word of a
+    lecture's vocabulary, answers the request: reading it as a refusal would re-run agents for nothing."""
+    verdict = feedback_agent.assess_local("What is the status?", answer)
+    assert verdict.kind == "safe" and not verdict.refused, verdict.reason
