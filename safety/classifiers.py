@@ -56,12 +56,8 @@ confident SVM decision."""
 _REFUSAL_C = 4.0
 """Inverse regularisation of the refusal model. Chosen among 0.5, 1, 2, 3, 4 on out-of-fold scores of the
 calibration split (grouped by prompt) and 5-fold cross-validation of the seed responses: 4 gave 94.4% / AUC
-0.991 and 92.1% / AUC 0.986 (1 gave 93.9% / 0.991 and 90.5% / 0.981)."""
-_REFUSAL_DENSE_SCALE = 1.0
-"""Training-time scale of the dense refusal features relative to the hashed n-grams (folded into the stored
-weights); 2 and 3 were worse on both out-of-fold measures."""
-_REFUSAL_HASH_SCALE = 1.0
-"""Training-time scale of the hashed n-grams; 0.5 was worse on both out-of-fold measures."""
+0.991 and 92.1% / AUC 0.986 (1 gave 93.9% / 0.991 and 90.5% / 0.981). Scaling the dense features x2 or x3, or
+the hashed n-grams x0.5, against each other was worse on both measures."""
 _CALIBRATION_WEIGHT = 1.0
 """Sample weight of an XSTest calibration completion relative to a seed response when training the refusal
 model."""
@@ -301,12 +297,11 @@ def _fit_refusal(texts: Sequence[str], labels: np.ndarray, weights: np.ndarray) 
     from sklearn.linear_model import LogisticRegression
 
     hashed = _hasher().transform([t[:_OPENING_CHARS] for t in texts])
-    dense = sp.csr_matrix(dense_refusal_features(texts) * _REFUSAL_DENSE_SCALE)
+    dense = sp.csr_matrix(dense_refusal_features(texts))
     lr = LogisticRegression(C=_REFUSAL_C, max_iter=5000, class_weight="balanced").fit(
-        sp.hstack([hashed * _REFUSAL_HASH_SCALE, dense]).tocsr(), labels, sample_weight=weights)
+        sp.hstack([hashed, dense]).tocsr(), labels, sample_weight=weights)
     coef = lr.coef_[0]
-    # fold the training-time scales into the weights: inference reads the unscaled features
-    w, cue_w = coef[:_HASH_FEATURES] * _REFUSAL_HASH_SCALE, coef[_HASH_FEATURES:] * _REFUSAL_DENSE_SCALE
+    w, cue_w = coef[:_HASH_FEATURES], coef[_HASH_FEATURES:]
     nz = np.flatnonzero(np.abs(w) > 1e-6)
     return RefusalModel(nz.astype(np.int32), w[nz].astype(np.float32), cue_w.astype(np.float32),
                         float(lr.intercept_[0]))

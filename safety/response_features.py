@@ -21,6 +21,7 @@ from __future__ import annotations
 import hashlib
 import math
 import re
+from pathlib import Path
 
 from .detectors import HEDGE_RE, PIVOT_RE, REFUSAL_RE
 
@@ -127,6 +128,8 @@ def response_features(text: str) -> list[float]:
     head_words = max(1, len(opening.split()))
     marks = len(_INSTRUCTION.findall(body))
     substance = concrete_share >= 0.34 or marks >= 3
+    limitation = bool(_LIMITATION.search(opening))
+    answer_pivot = bool(_ANSWER_PIVOT.search(opening))
     return [
         min(ref[0], 2) / 2.0,
         min(ref[1], 2) / 2.0 if n > 1 else 0.0,
@@ -160,25 +163,21 @@ def response_features(text: str) -> list[float]:
         float(bool(_OTHER_TOPIC.search(opening))),
         float(bool(_AI_DISCLAIMER_REFUSAL.search(opening))),
         float(bool(cue_sent) and not substance),
-        float(bool(_LIMITATION.search(opening))),
-        float(bool(_LIMITATION.search(opening)) and substance),
-        float(bool(_ANSWER_PIVOT.search(opening))),
-        float(bool(_ANSWER_PIVOT.search(opening)) and substance),
+        float(limitation),
+        float(limitation and substance),
+        float(answer_pivot),
+        float(answer_pivot and substance),
     ]
 
 
-
 def features_fingerprint() -> str:
-    """Hash of the refusal model's dense features: the refusal and hedge patterns, this module's patterns and
-    the feature names. A trained bundle is valid only for the features it was trained with: editing a pattern
-    changes what a weight means without changing the number of weights."""
-    from . import detectors
+    """Hash of what defines the refusal model's dense features: this module's source (patterns, constants,
+    the feature computation) and the refusal and hedge patterns it counts. A trained bundle is valid only for
+    the features it was trained with: editing a pattern or a constant changes what a weight means without
+    changing the number of weights."""
+    from . import detectors  # looked up at call time: the patterns as they are now
 
-    h = hashlib.sha256()
-    h.update("\0".join(FEATURE_NAMES).encode())
-    for pattern in (detectors.REFUSAL_RE, detectors.HEDGE_RE, detectors.PIVOT_RE, _SENTENCE, _LIST_ITEM, _COMPLY_OPENER,
-                    _AS_AN_AI, _OFFER, _REDIRECT, _CONCRETE, _INSTRUCTION, _MORAL, _PROFESSIONAL, _OTHER_TOPIC,
-                    _AI_DISCLAIMER_REFUSAL, _LIMITATION, _ANSWER_PIVOT):
+    h = hashlib.sha256(Path(__file__).read_bytes())
+    for pattern in (detectors.REFUSAL_RE, detectors.HEDGE_RE, detectors.PIVOT_RE):
         h.update(f"{pattern.pattern}\0{pattern.flags}\n".encode())
-    h.update(f"density_min_words={_DENSITY_MIN_WORDS}".encode())
     return h.hexdigest()[:16]

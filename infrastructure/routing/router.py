@@ -59,7 +59,7 @@ class HaloRouter:
                  embedder: Embedder | None = None, threshold: float | None = None,
                  max_text_chars: int = 1000, tie_margin: float = 0.05, ambiguity_margin: float = 0.12,
                  health: HealthTracker | None = None, llm_top_k: int = 3,
-                 glossary: Lexicon | Sequence[str | Path] | None = None) -> None:
+                 glossary: Lexicon | str | Path | Sequence[str | Path] | None = None) -> None:
         if max_text_chars < 16:
             raise BadInputError("max_text_chars must be at least 16", field="max_text_chars")
         self.rules = load_rules(rules)
@@ -77,6 +77,8 @@ class HaloRouter:
         self.llm_top_k = llm_top_k
         # business jargon defined in plain words (``lexicon.py``): the shipped glossary, or it extended by
         # glossary files (an organisation's own terms), or a given ``Lexicon``
+        if isinstance(glossary, (str, Path)):
+            glossary = [glossary]
         self.lexicon = glossary if isinstance(glossary, Lexicon) else Lexicon.with_extra(list(glossary or []))
 
     # ------------------------------------------------------------------ outcomes / load

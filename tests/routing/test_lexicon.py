@@ -156,3 +156,12 @@ def test_own_glossary_is_laid_over_the_shipped_one(tmp_path: Path) -> None:
     with pytest.raises(ConfigError) as exc:
         build_router(load_settings(data_dir=tmp_path / "c", router_glossary=[tmp_path / "missing.yaml"]))
     assert exc.value.field == "lexicon" and "missing.yaml" in str(exc.value)
+
+
+def test_router_takes_one_glossary_path_as_well_as_a_list(tmp_path: Path) -> None:
+    from genesis_agents.infrastructure.routing.router import HaloRouter
+
+    own = tmp_path / "our_terms.yaml"
+    own.write_text("terms:\n  zephyr sweep: reconcile the accounts and close the books for the period\n")
+    for glossary in (own, str(own), [own]):
+        assert [h.term for h in HaloRouter(glossary=glossary).lexicon.find("Run the zephyr sweep")] == ["zephyr sweep"]
