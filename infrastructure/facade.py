@@ -30,6 +30,7 @@ from .contracts import (
     new_id,
 )
 from .errors import BadInputError, ConfigError, LimitExceededError, NotFoundError
+from .loops import LoopLocal
 from .registry import AgentRegistry
 from .runs import RunRecord, RunStore
 from .runtime import Runtime, build_result
@@ -87,7 +88,8 @@ class Genesis:
         self.runs = RunStore(self.settings.path("runs.sqlite") if self.settings.checkpointer == "sqlite" else None,
                              max_in_memory=self.settings.max_runs_in_memory)
         self.runtime = Runtime(self)
-        self._graphs: dict[int, tuple[Any, Any]] = {}
+        self._graphs: LoopLocal[tuple[Any, Any]] = LoopLocal(discard=_stop_checkpointer)  # (graph, checkpointer)
+        self._graph_locks: LoopLocal[asyncio.Lock] = LoopLocal()
         self._loop_thread: _LoopThread | None = None
         self._otel = None
         if self.settings.otel_endpoint:
@@ -221,27 +223,38 @@ class Genesis:
         return task
 
     async def _graph(self) -> Any:
-        loop = asyncio.get_running_loop()
-        entry = self._graphs.get(id(loop))
+        """This loop's compiled graph, made by the first run on it. Runs that start together wait for that one
+        (each making its own would open one checkpointer connection per run and race their schema set-up on
+        the same SQLite file: "database is locked")."""
+        entry = self._graphs.current()
         if entry is None:
-            saver = self._checkpointer_override
-            if saver is None:
-                if self.settings.checkpointer == "memory":
-                    from langgraph.checkpoint.memory import InMemorySaver
-
-                    saver = InMemorySaver()
-                else:
-                    import aiosqlite
-                    from langgraph.checkpoint.sqlite.aio import AsyncSqliteSaver
-
-                    pending = aiosqlite.connect(str(self.settings.path("checkpoints.sqlite")))
-                    pending._thread.daemon = True  # a host the app forgot to close must not block exit
-                    conn = await pending
-                    saver = AsyncSqliteSaver(conn)
-                    await saver.setup()
-            entry = (self.runtime.compile(saver), saver)
-            self._graphs[id(loop)] = entry
+            async with self._graph_locks.get(asyncio.Lock):
+                entry = self._graphs.current()
+                if entry is None:
+                    entry = (self.runtime.compile(saver := await self._new_checkpointer()), saver)
+                    self._graphs.set(entry)
         return entry[0]
+
+    async def _new_checkpointer(self) -> Any:
+        if self._checkpointer_override is not None:
+            return self._checkpointer_override
+        if self.settings.checkpointer == "memory":
+            from langgraph.checkpoint.memory import InMemorySaver
+
+            return InMemorySaver()
+        import aiosqlite
+        from langgraph.checkpoint.sqlite.aio import AsyncSqliteSaver
+
+        pending = aiosqlite.connect(str(self.settings.path("checkpoints.sqlite")))
+        pending._thread.daemon = True  # a host the app forgot to close must not block exit
+        conn = await pending
+        saver = AsyncSqliteSaver(conn)
+        try:
+            await saver.setup()
+        except BaseException:
+            await conn.close()
+            raise
+        return saver
 
     async def arun(self, task: Task | str, *, run_id: str | None = None, **fields: Any) -> RunResult:
         """Run a task to completion and return its ``RunResult`` (failures are in the result, not raised)."""
@@ -334,8 +347,9 @@ class Genesis:
             final = await graph.ainvoke(state, config, durability="exit" if in_memory else "sync")
             result = build_result(final, started_at=started)
             self.runs.finish(result)
-            if in_memory:
-                self._drop_checkpoints(self._graphs[id(asyncio.get_running_loop())][1], scope.run_id)
+            entry = self._graphs.current()
+            if in_memory and entry is not None:
+                self._drop_checkpoints(entry[1], scope.run_id)
             if self._otel is not None:
                 self._otel.export(result.run_id, result.trace)
             if self.settings.record_trajectories:
@@ -413,14 +427,13 @@ class Genesis:
 
     async def aclose(self) -> None:
         """Close checkpointers, memory and agents. The host cannot be used afterwards."""
-        for graph, saver in list(self._graphs.values()):
+        for _graph, saver in self._graphs.pop_all():
             conn = getattr(saver, "conn", None)
             if conn is not None:
                 try:
                     await conn.close()
                 except Exception:  # noqa: BLE001 - connection of another (closed) loop
                     pass
-        self._graphs.clear()
         for agent in self.registry.agents():
             try:
                 await agent.aclose()
@@ -446,6 +459,14 @@ class Genesis:
 
     async def __aexit__(self, *exc: object) -> None:
         await self.aclose()
+
+
+def _stop_checkpointer(entry: tuple[Any, Any]) -> None:
+    """Close the SQLite connection of a checkpointer whose event loop has been closed (it cannot be awaited
+    there any more; aiosqlite's ``stop`` ends its thread without the loop)."""
+    stop = getattr(getattr(entry[1], "conn", None), "stop", None)
+    if stop is not None:
+        stop()
 
 
 class _LoopThread:

@@ -58,6 +58,7 @@ from .errors import (
     LimitExceededError,
     TaskTimeoutError,
 )
+from .loops import LoopLocal
 from .tracing import span, usage_total
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -196,7 +197,7 @@ class Runtime:
     def __init__(self, host: Genesis) -> None:
         self.host = host
         self.settings = host.settings
-        self._semaphores: dict[tuple[int, str], asyncio.Semaphore] = {}
+        self._semaphores: LoopLocal[dict[str, asyncio.Semaphore]] = LoopLocal()
         self.scopes: dict[str, RunScope] = {}
         self.builder = self._build()
 
@@ -496,10 +497,10 @@ class Runtime:
     # ------------------------------------------------------------------------------------ invoking agents
 
     def _semaphore(self, card: AgentCard) -> asyncio.Semaphore:
-        key = (id(asyncio.get_running_loop()), card.name)
-        sem = self._semaphores.get(key)
+        sems = self._semaphores.get(dict)
+        sem = sems.get(card.name)
         if sem is None:
-            sem = self._semaphores[key] = asyncio.Semaphore(card.max_concurrency)
+            sem = sems[card.name] = asyncio.Semaphore(card.max_concurrency)
         return sem
 
     async def invoke(self, scope: RunScope, agent_name: str, task: Task, *, subtask_id: str,

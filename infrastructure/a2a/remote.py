@@ -31,6 +31,7 @@ from google.protobuf.struct_pb2 import Struct, Value
 
 from ..contracts import Agent, AgentCard, AgentContext, AgentResult, Artifact, Task, slugify
 from ..errors import AgentFailedError, BadInputError, CancelledError, InvalidCardError, TaskTimeoutError
+from ..loops import LoopLocal
 from .breaker import CircuitBreaker
 from .cards import API_KEY_HEADER, CARD_PARSE_ERRORS, a2a_endpoint, from_a2a_card
 from .settings import RemoteSettings
@@ -121,7 +122,7 @@ class RemoteAgent(Agent):
         self.breaker = CircuitBreaker(self.settings.breaker_failures, self.settings.breaker_reset_s)
         self._api_key = api_key
         self._transport = transport  # tests may pass an ASGI transport; None = real network
-        self._clients: dict[int, httpx.AsyncClient] = {}
+        self._clients: LoopLocal[httpx.AsyncClient] = LoopLocal()
 
     # ----------------------------------------------------------------------------------- construction
 
@@ -156,8 +157,7 @@ class RemoteAgent(Agent):
 
     def _http(self) -> httpx.AsyncClient:
         """One pooled client per event loop (httpx clients are bound to the loop that first used them)."""
-        loop_id = id(asyncio.get_running_loop())
-        client = self._clients.get(loop_id)
+        client = self._clients.current()
         if client is None or client.is_closed:
             s = self.settings
             client = httpx.AsyncClient(
@@ -166,7 +166,7 @@ class RemoteAgent(Agent):
                 transport=self._transport,
                 limits=httpx.Limits(max_connections=max(4, self.card.max_concurrency * 2)),
             )
-            self._clients[loop_id] = client
+            self._clients.set(client)
         return client
 
     def _client(self):  # type: ignore[no-untyped-def]
@@ -174,8 +174,7 @@ class RemoteAgent(Agent):
         return factory.create(self.a2a_card)
 
     async def aclose(self) -> None:
-        clients, self._clients = self._clients, {}
-        for c in clients.values():
+        for c in self._clients.pop_all():
             with contextlib.suppress(Exception):
                 await c.aclose()
 

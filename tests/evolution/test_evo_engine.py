@@ -31,6 +31,8 @@ async def holdout_quality(config: dict | None, suite: Path, settings) -> float:
         return g
 
     report = await EvalRunner(host, concurrency=4).arun(suite, split="holdout")
+    broken = [f"{s.id}: {s.outcome} {s.reason}" for s in report.scenarios if s.outcome not in ("passed", "failed")]
+    assert not broken, broken  # every run completed: only the agent's answers may be wrong
     return report.quality_score
 
 

@@ -297,7 +297,7 @@ async def test_in_memory_runs_are_bounded_with_their_checkpoints(tmp_path) -> No
     assert [r.run_id for r in g.runs.list(limit=10)] == ids[:1:-1]
     with pytest.raises(NotFoundError):
         g.runs.get(ids[0])
-    saver = next(iter(g._graphs.values()))[1]
+    saver = g._graphs.current()[1]
     assert set(saver.storage) == set(ids[3:])  # finished runs' checkpoints are dropped in batches (here of 3)
     assert not any(k[0] in ids[:3] for k in [*saver.writes, *saver.blobs])
     assert (await g.aresume(ids[2])).text == "echo: hello 2"  # the record still answers a resume
