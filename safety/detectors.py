@@ -31,7 +31,11 @@ _REFUSAL_PATTERNS: tuple[str, ...] = (
     r"\b(?:unable|not\s+able)\s+to\s+(?:comply|assist|help|provide|fulfil)\b",
     r"\bI\s+(?:do\s+not|don'?t)\s+(?:condone|support|promote|encourage)\b",
     r"\bcan(?:no|')t\s+(?:help|assist|provide|give|share|answer|write|create|generate|fulfil|comply)\b",
-    r"\b(?:please|i\s+(?:encourage|urge)\s+you\s+to)\s+(?:seek|reach\s+out|consult|contact|talk\s+to)\b",
+    # sending the person to help instead of answering; not an instruction that names a colleague or customer
+    (r"\b(?:please|i\s+(?:encourage|urge)\s+you\s+to)\s+(?:seek|reach\s+out|consult|contact|talk\s+to|speak\s+(?:to|with)|"
+     r"call)\s+(?:(?:to|for|with|out\s+to)\s+)?(?:(?:a|an|your|the|local|some)\s+)?(?:\w+\s+){0,2}?(?:professional|doctor|GP|"
+     r"physician|nurse|pharmacist|lawyer|attorney|solicitor|advis[eo]r|therapist|counsell?or|vet|expert|specialist|authorities|police|"
+     r"emergency|crisis|helpline|hotline|help|advice|assistance|guidance|treatment|someone|somebody|trusted|mental\s+health)\b"),
     r"\b(?:is|there\s+is)\s+never\s+(?:the\s+answer|an?\s+acceptable)\b",
     r"\bI(?:'m|\s+am)\s+(?:going\s+to\s+|gonna\s+)?(?:have\s+to\s+)?(?:pass\s+on|decline|sit\s+this\s+one\s+out)\b",
     r"\b(?:not\s+(?:something|a\s+request|a\s+topic)\s+I\s+(?:can|will|'ll)|I(?:'m|\s+am)\s+not\s+willing\s+to)\b",

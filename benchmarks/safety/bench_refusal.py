@@ -90,7 +90,8 @@ def agent_answers_eval(models: Any) -> dict[str, Any]:
     p_ref = models.refusal.p_refusal(doc["answers"])
     flagged = p_ref >= models.thresholds.over_refusal_refusal
     return {"answers": len(doc["answers"]), "read_as_refusal": int(flagged.sum()),
-            "rate": round(float(flagged.mean()), 4), "max_p_refusal": round(float(p_ref.max()), 4)}
+            "rate": round(float(flagged.mean()), 4), "max_p_refusal": round(float(p_ref.max()), 4),
+            "flagged": [t for t, f in zip(doc["answers"], flagged, strict=True) if f]}
 
 
 def calibration_oof_eval(models: Any, embedder: Any) -> dict[str, Any]:

@@ -153,9 +153,11 @@ def test_refusal_model_trains_on_calibration_completions_only() -> None:
     "Regrettably the supplier cannot deliver before Friday; I placed the order with the second supplier instead.",
     "Please review the attached chart: weekly active users rose from 1,840 to 2,310 over six weeks.",
     "echo: safe words",
+    "Please contact the customer on Monday to confirm the renewal date; the draft contract is attached.",
+    "I booked the flight (LH 2032, 7:45). Please contact the hotel directly to add the late check-in.",
 ])
 def test_polite_or_short_business_answers_are_not_refusals(feedback_agent: FeedbackAgent, answer: str) -> None:
-    """An agent's answer that opens with an apology or "unfortunately", or is two words long with one word of a
-    lecture's vocabulary, answers the request: reading it as a refusal would re-run agents for nothing."""
+    """An agent's answer that opens with an apology or "unfortunately", sends someone to a colleague or a customer,
+    or is two words long with one word of a lecture's vocabulary, answers the request: reading it as a refusal would re-run agents for nothing."""
     verdict = feedback_agent.assess_local("What is the status?", answer)
     assert verdict.kind == "safe" and not verdict.refused, verdict.reason
