@@ -21,10 +21,10 @@ import time
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Any, TypedDict
+from typing import TYPE_CHECKING, Annotated, Any, Protocol, TypedDict
 
 from langgraph.graph import END, START, StateGraph
-from langgraph.types import Send
+from langgraph.types import Command, Send
 
 from .contracts import (
     AgentCard,
@@ -191,6 +191,12 @@ class RunContext(AgentContext):
         return await self._runtime.delegate(self, task, agent=agent, inputs=inputs, seq=self._delegations)
 
 
+class _Step(Protocol):
+    """A graph step that names its successor (LangGraph calls nodes with ``state=`` by keyword)."""
+
+    def __call__(self, state: RunState) -> Awaitable[Command[str]]: ...
+
+
 class Runtime:
     """Builds and drives the graph for one ``Genesis`` host."""
 
@@ -205,19 +211,17 @@ class Runtime:
 
     def _build(self) -> StateGraph:
         g = StateGraph(RunState)
-        g.add_node("plan", self._plan)
-        g.add_node("route", self._route)
-        g.add_node("validate", self._validate)
-        g.add_node("schedule", self._schedule)
+        # Each step names the next one itself (``Command(goto=...)``): a conditional edge would make LangGraph
+        # build a fresh view of the whole state after every step just to read one key.
+        g.add_node("plan", self._then(self._plan, "route"), destinations=("route", "respond"))
+        g.add_node("route", self._then(self._route, "validate"), destinations=("validate", "respond"))
+        g.add_node("validate", self._then(self._validate, "schedule"), destinations=("schedule", "respond"))
+        g.add_node("schedule", self._schedule_and_dispatch, destinations=("execute", "respond"))
         g.add_node("execute", self._execute)  # type: ignore[arg-type]  # fed by Send payloads, not RunState
         g.add_node("review", self._review)
         g.add_node("remember", self._remember)
         g.add_node("respond", self._respond)
         g.add_edge(START, "plan")
-        g.add_conditional_edges("plan", self._ok_or_respond("route"), ["route", "respond"])
-        g.add_conditional_edges("route", self._ok_or_respond("validate"), ["validate", "respond"])
-        g.add_conditional_edges("validate", self._ok_or_respond("schedule"), ["schedule", "respond"])
-        g.add_conditional_edges("schedule", self._dispatch, ["execute", "respond"])
         g.add_edge("execute", "review")
         g.add_edge("review", "remember")
         g.add_edge("remember", "schedule")
@@ -228,12 +232,13 @@ class Runtime:
         return self.builder.compile(checkpointer=checkpointer)
 
     @staticmethod
-    def _ok_or_respond(nxt: str) -> Callable[[RunState], Awaitable[str]]:
-        # async on purpose: LangGraph runs sync edge functions in a thread pool, a hand-off per step
-        async def choose(state: RunState) -> str:
-            return "respond" if state.get("error") else nxt
+    def _then(node: Callable[[RunState], Awaitable[dict[str, Any]]], nxt: str) -> _Step:
+        """``node``, then ``nxt`` — or straight to ``respond`` once the run has an error."""
+        async def step(state: RunState) -> Command[str]:
+            out = await node(state)
+            return Command(update=out, goto="respond" if out.get("error") or state.get("error") else nxt)
 
-        return choose
+        return step
 
     # ------------------------------------------------------------------------------------ nodes
 
@@ -386,20 +391,24 @@ class Runtime:
             self.emit(scope, lambda: PlannedEvent(run_id=scope.run_id, plan=plan))
         return plan
 
-    async def _dispatch(self, state: RunState) -> list[Send] | str:
-        plan = self.scope(state).plan(state)
-        results = state.get("results") or {}
-        ready = [s for s in plan.ready({k for k, v in results.items() if v["status"] == "succeeded"}, set(results))]
+    async def _schedule_and_dispatch(self, state: RunState) -> Command[str]:
+        """``schedule``, then one ``execute`` per subtask whose dependencies have succeeded (all at once), or
+        ``respond`` when none is left."""
+        out = await self._schedule(state)
+        plan = self.scope(state).plan(state)  # the replanned DAG if ``schedule`` replaced it
+        results = {**(state.get("results") or {}), **(out.get("results") or {})}
+        decisions = out.get("decisions") or state["decisions"]
+        ready = plan.ready({k for k, v in results.items() if v["status"] == "succeeded"}, set(results))
         if not ready:
-            return "respond"
-        return [
+            return Command(update=out, goto="respond")
+        return Command(update=out, goto=[
             Send("execute", {
                 "run_id": state["run_id"], "task": state["task"], "subtask": s.model_dump(mode="json"),
-                "decision": state["decisions"][s.id],
+                "decision": decisions[s.id],
                 "upstream": {d: results[d]["result"] for d in s.depends_on if results[d].get("result")},
             })
             for s in ready
-        ]
+        ])
 
     async def _execute(self, payload: dict[str, Any]) -> dict[str, Any]:
         scope = self.scope(payload)  # type: ignore[arg-type]
