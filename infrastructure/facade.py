@@ -88,7 +88,7 @@ class Genesis:
         self.runs = RunStore(self.settings.path("runs.sqlite") if self.settings.checkpointer == "sqlite" else None,
                              max_in_memory=self.settings.max_runs_in_memory)
         self.runtime = Runtime(self)
-        self._graphs: LoopLocal[tuple[Any, Any]] = LoopLocal(discard=_stop_checkpointer)  # (graph, checkpointer)
+        self._graphs: LoopLocal[tuple[Any, Any]] = LoopLocal(discard=self._release_graph)  # (graph, checkpointer)
         self._graph_locks: LoopLocal[asyncio.Lock] = LoopLocal()
         self._loop_thread: _LoopThread | None = None
         self._otel = None
@@ -234,6 +234,15 @@ class Genesis:
                     entry = (self.runtime.compile(saver := await self._new_checkpointer()), saver)
                     self._graphs.set(entry)
         return entry[0]
+
+    def _release_graph(self, entry: tuple[Any, Any]) -> None:
+        """Close the SQLite connection of a checkpointer whose event loop has been closed (it cannot be awaited
+        there any more; aiosqlite's ``stop`` ends its thread without the loop). A checkpointer the caller
+        passed in is theirs, shared by every loop: it is left alone."""
+        saver = entry[1]
+        stop = getattr(getattr(saver, "conn", None), "stop", None)
+        if stop is not None and saver is not self._checkpointer_override:
+            stop()
 
     async def _new_checkpointer(self) -> Any:
         if self._checkpointer_override is not None:
@@ -459,14 +468,6 @@ class Genesis:
 
     async def __aexit__(self, *exc: object) -> None:
         await self.aclose()
-
-
-def _stop_checkpointer(entry: tuple[Any, Any]) -> None:
-    """Close the SQLite connection of a checkpointer whose event loop has been closed (it cannot be awaited
-    there any more; aiosqlite's ``stop`` ends its thread without the loop)."""
-    stop = getattr(getattr(entry[1], "conn", None), "stop", None)
-    if stop is not None:
-        stop()
 
 
 class _LoopThread:

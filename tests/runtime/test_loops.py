@@ -62,3 +62,4 @@ async def test_runs_that_start_together_on_a_new_host_share_one_checkpointer(tmp
     assert [r.status for r in results] == ["succeeded"] * 8, [r.error for r in results]
     assert len(opened) == 1 and opened[0].endswith("checkpoints.sqlite")
     await g.aclose()
+
