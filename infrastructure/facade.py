@@ -246,6 +246,14 @@ class Genesis:
 
     async def _new_checkpointer(self) -> Any:
         if self._checkpointer_override is not None:
+            # LangGraph's async SQLite/Postgres savers hold asyncio locks that bind to the first loop using them
+            loop_bound = isinstance(getattr(self._checkpointer_override, "loop", None), asyncio.AbstractEventLoop)
+            if loop_bound and len(self._graphs):
+                raise ConfigError(
+                    f"the checkpointer passed to Genesis(checkpointer=...) ({type(self._checkpointer_override).__name__}) "
+                    "already serves another event loop, and it cannot serve two", field="checkpointer",
+                    hint="make every call on one loop (the sync helpers use one private loop), or leave checkpointer "
+                         "unset and choose settings.checkpointer='sqlite': Genesis then opens one per loop")
             return self._checkpointer_override
         if self.settings.checkpointer == "memory":
             from langgraph.checkpoint.memory import InMemorySaver
@@ -345,10 +353,10 @@ class Genesis:
     async def _finish(self, scope: Any, state: dict[str, Any] | None) -> RunResult:
         """Drive the graph from ``state`` (None = from the last checkpoint) and record the result."""
         started = time.time()
-        graph = await self._graph()
         config = {"configurable": {"thread_id": scope.run_id}, "recursion_limit": 10_000}
         in_memory = self.settings.checkpointer == "memory" and self._checkpointer_override is None
         try:
+            graph = await self._graph()
             # "sync" durability: each step is checkpointed before the next starts, so a crash loses
             # at most the steps that were running (LangGraph's default "async" may lag behind). In-memory
             # checkpoints do not outlive the process, so there a checkpoint per step protects nothing: "exit"

@@ -7,6 +7,7 @@ import threading
 from pathlib import Path
 
 import aiosqlite
+import pytest
 from genesis_agents.infrastructure.loops import LoopLocal
 
 from genesis_agents import Subtask
@@ -63,3 +64,22 @@ async def test_runs_that_start_together_on_a_new_host_share_one_checkpointer(tmp
     assert len(opened) == 1 and opened[0].endswith("checkpoints.sqlite")
     await g.aclose()
 
+
+
+def test_a_loop_bound_checkpointer_passed_in_refuses_a_second_loop_clearly(tmp_path: Path) -> None:
+    from genesis_agents.infrastructure.errors import ConfigError
+    from langgraph.checkpoint.sqlite.aio import AsyncSqliteSaver
+
+    async def open_saver() -> AsyncSqliteSaver:
+        saver = AsyncSqliteSaver(await aiosqlite.connect(str(tmp_path / "mine.sqlite")))
+        await saver.setup()
+        return saver
+
+    g = host(tmp_path, EchoAgent(), checkpointer=asyncio.run(open_saver()))
+    assert asyncio.run(g.arun("first", agent="echo")).status == "succeeded"
+    # LangGraph's saver would fail deep inside with "bound to a different event loop" on its next lock wait
+    with pytest.raises(ConfigError) as info:
+        asyncio.run(g.arun("second", agent="echo"))
+    assert info.value.field == "checkpointer" and "settings.checkpointer='sqlite'" in (info.value.hint or "")
+    assert not g.runtime.scopes  # the refused run left no bookkeeping behind
+    asyncio.run(g.aclose())
