@@ -29,7 +29,7 @@ from .contracts import (
     TaskInput,
     new_id,
 )
-from .errors import BadInputError, ConfigError, LimitExceededError, NotFoundError
+from .errors import BadInputError, ConfigError, GenesisError, LimitExceededError, NotFoundError
 from .loops import LoopLocal
 from .registry import AgentRegistry
 from .runs import RunRecord, RunStore
@@ -356,7 +356,15 @@ class Genesis:
         config = {"configurable": {"thread_id": scope.run_id}, "recursion_limit": 10_000}
         in_memory = self.settings.checkpointer == "memory" and self._checkpointer_override is None
         try:
-            graph = await self._graph()
+            try:
+                graph = await self._graph()
+            except Exception as exc:
+                if state is not None:  # a new run that never started must not be listed as running (resumable)
+                    error = exc.to_dict() if isinstance(exc, GenesisError) else {
+                        "code": "checkpointer_unavailable", "type": type(exc).__name__, "message": str(exc)}
+                    self.runs.finish(RunResult(run_id=scope.run_id, task=scope.task, status="failed", error=error,
+                                               started_at=started, finished_at=time.time()))
+                raise
             # "sync" durability: each step is checkpointed before the next starts, so a crash loses
             # at most the steps that were running (LangGraph's default "async" may lag behind). In-memory
             # checkpoints do not outlive the process, so there a checkpoint per step protects nothing: "exit"

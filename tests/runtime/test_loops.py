@@ -81,5 +81,8 @@ def test_a_loop_bound_checkpointer_passed_in_refuses_a_second_loop_clearly(tmp_p
     with pytest.raises(ConfigError) as info:
         asyncio.run(g.arun("second", agent="echo"))
     assert info.value.field == "checkpointer" and "settings.checkpointer='sqlite'" in (info.value.hint or "")
-    assert not g.runtime.scopes  # the refused run left no bookkeeping behind
+    assert not g.runtime.scopes  # the refused run left no bookkeeping behind ...
+    refused = g.runs.get(g.runs.list(limit=1)[0].run_id)  # ... and is recorded as failed, not as still going
+    assert refused.status == "failed" and refused.result is not None
+    assert refused.result.error is not None and refused.result.error["code"] == "config_error"
     asyncio.run(g.aclose())
