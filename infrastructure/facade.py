@@ -222,8 +222,8 @@ class Genesis:
             raise UnknownAgentError(task.agent, self.registry.names())
         return task
 
-    async def _graph(self) -> Any:
-        """This loop's compiled graph, made by the first run on it. Runs that start together wait for that one
+    async def _graph(self) -> tuple[Any, Any]:
+        """This loop's compiled graph and its checkpointer, made by the first run on it. Runs that start together wait for that one
         (each making its own would open one checkpointer connection per run and race their schema set-up on
         the same SQLite file: "database is locked")."""
         entry = self._graphs.current()
@@ -233,12 +233,12 @@ class Genesis:
                 if entry is None:
                     entry = (self.runtime.compile(saver := await self._new_checkpointer()), saver)
                     self._graphs.set(entry)
-        return entry[0]
+        return entry
 
     def _release_graph(self, entry: tuple[Any, Any]) -> None:
         """Close the SQLite connection of a checkpointer whose event loop has been closed (it cannot be awaited
         there any more; aiosqlite's ``stop`` ends its thread without the loop). A checkpointer the caller
-        passed in is theirs, shared by every loop: it is left alone."""
+        passed in is theirs to close: it is left alone."""
         saver = entry[1]
         stop = getattr(getattr(saver, "conn", None), "stop", None)
         if stop is not None and saver is not self._checkpointer_override:
@@ -314,7 +314,7 @@ class Genesis:
 
     async def aresume(self, run_id: str) -> RunResult:
         """Continue a run whose process died (or that was interrupted). Finished subtasks are not re-run."""
-        graph = await self._graph()
+        graph, _ = await self._graph()
         snapshot = await graph.aget_state({"configurable": {"thread_id": run_id}})
         if not snapshot.values:
             with contextlib.suppress(NotFoundError):
@@ -357,7 +357,7 @@ class Genesis:
         in_memory = self.settings.checkpointer == "memory" and self._checkpointer_override is None
         try:
             try:
-                graph = await self._graph()
+                graph, saver = await self._graph()
             except Exception as exc:
                 if state is not None:  # a new run that never started must not be listed as running (resumable)
                     error = exc.to_dict() if isinstance(exc, GenesisError) else {
@@ -372,9 +372,8 @@ class Genesis:
             final = await graph.ainvoke(state, config, durability="exit" if in_memory else "sync")
             result = build_result(final, started_at=started)
             self.runs.finish(result)
-            entry = self._graphs.current()
-            if in_memory and entry is not None:
-                self._drop_checkpoints(entry[1], scope.run_id)
+            if in_memory:
+                self._drop_checkpoints(saver, scope.run_id)
             if self._otel is not None:
                 self._otel.export(result.run_id, result.trace)
             if self.settings.record_trajectories:
